@@ -1,0 +1,71 @@
+"""Where things live and how to run: paths, the `cpu`/`gpu` profile, seeds and CPU threads.
+
+Nothing here imports torch at module level, so a notebook can set the thread policy before
+torch is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+PROFILES = ("cpu", "gpu")
+
+
+def runs_dir() -> Path:
+    """The folder every run writes under: `$RUNS_DIR` if set, else `runs/` in the repository."""
+    return Path(os.environ.get("RUNS_DIR", REPO_ROOT / "runs")).resolve()
+
+
+def notebook_run_dir(stem: str) -> Path:
+    """The output folder of one notebook, `runs/<stem>/`, created if missing."""
+    path = runs_dir() / stem
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configure_cpu_threads() -> None:
+    """Make OpenMP threads sleep instead of spin when idle; call before importing torch.
+
+    With the default busy-waiting, two processes sharing a 2-core machine can slow each other
+    down twentyfold.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def detect_profile(requested: str | None = "auto") -> str:
+    """Return `cpu` or `gpu`: the requested profile, or `gpu` exactly when CUDA is available."""
+    if requested in (None, "", "auto"):
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if requested not in PROFILES:
+        raise ValueError(f"Unknown profile {requested!r}: choose one of {PROFILES} or 'auto'.")
+    return requested
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch so that a CPU run repeats exactly."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def precision_flags() -> dict[str, bool]:
+    """`bf16`/`fp16` flags for a Trainer config: bf16 only where the GPU supports it, fp16 on
+    older cards (a T4), neither on CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    if torch.cuda.is_bf16_supported():
+        return {"bf16": True, "fp16": False}
+    return {"bf16": False, "fp16": True}
