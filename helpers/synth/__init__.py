@@ -1,0 +1,1 @@
+"""Deterministic, seeded generators of the course's synthetic data (support desk, general corpus)."""
