@@ -1,0 +1,112 @@
+"""Measuring a language model: held-out perplexity, an n-gram baseline to compare it with,
+batched greedy generation, and cloze probes of what it knows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+
+import torch
+from tqdm.auto import tqdm
+
+from helpers.pretraining import pack_documents
+
+
+@torch.no_grad()
+def heldout_perplexity(model, tokenizer, documents: Sequence[str], block_size: int = 128,
+                       batch_size: int = 16) -> float:
+    """Perplexity of `model` on documents packed into blocks exactly as in pre-training."""
+    blocks = torch.tensor(pack_documents(documents, tokenizer, block_size)["input_ids"])
+    model.eval()
+    total_nll, total_tokens = 0.0, 0
+    for start in range(0, len(blocks), batch_size):
+        batch = blocks[start:start + batch_size].to(model.device)
+        loss = model(input_ids=batch, labels=batch).loss  # mean over the predicted tokens
+        n_predicted = batch.numel() - len(batch)
+        total_nll += loss.item() * n_predicted
+        total_tokens += n_predicted
+    return math.exp(total_nll / total_tokens)
+
+
+def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
+    """The token ids of documents wrapped in bos/eos and joined, as the model sees them."""
+    stream: list[int] = []
+    for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
+        stream += [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+    return stream
+
+
+def ngram_perplexities(train_ids: Sequence[int], heldout_ids: Sequence[int], vocab_size: int) -> dict[str, float]:
+    """Held-out perplexity of two count-based baselines trained on the same tokens as the model:
+    an add-one unigram model, and a bigram model interpolated with it (the mixing weight is the best
+    of a small grid on the held-out text itself, which flatters the baseline, not the model)."""
+    unigrams = Counter(train_ids)
+    bigrams = Counter(zip(train_ids, train_ids[1:]))
+    total = len(train_ids)
+
+    def p_unigram(token: int) -> float:
+        return (unigrams[token] + 1) / (total + vocab_size)
+
+    pairs = list(zip(heldout_ids, heldout_ids[1:]))
+    unigram_nll = -sum(math.log(p_unigram(b)) for _, b in pairs) / len(pairs)
+    best = math.inf
+    for weight in (0.5, 0.7, 0.8, 0.9, 0.95):
+        nll = -sum(math.log(weight * (bigrams[(a, b)] / unigrams[a] if unigrams[a] else 0.0)
+                            + (1 - weight) * p_unigram(b)) for a, b in pairs) / len(pairs)
+        best = min(best, nll)
+    return {"unigram": math.exp(unigram_nll), "bigram": math.exp(best)}
+
+
+@contextmanager
+def _left_padding(tokenizer):
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+    try:
+        yield
+    finally:
+        tokenizer.padding_side = side
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
+             add_bos: bool = True, progress: bool = True) -> list[str]:
+    """Greedy continuations of raw-text prompts, in batches, stopping at the model's stop tokens.
+
+    For chat models, build prompts with `tokenizer.apply_chat_template(..., tokenize=False,
+    add_generation_prompt=True)` (its text already starts with bos: pass `add_bos=False`).
+    """
+    model.eval()
+    outputs: list[str] = []
+    bos = tokenizer.bos_token if add_bos and tokenizer.bos_token else ""
+    batches = range(0, len(prompts), batch_size)
+    with _left_padding(tokenizer):
+        for start in tqdm(batches, desc="generating", disable=not progress or len(batches) < 2):
+            texts = [bos + p for p in prompts[start:start + batch_size]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)
+            new_tokens = out[:, enc["input_ids"].shape[1]:]
+            outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return outputs
+
+
+def _first_word(text: str) -> str:
+    match = re.match(r"\s*([\w'-]+)", text)
+    return match.group(1).lower() if match else ""
+
+
+def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_size: int = 32,
+                   progress: bool = True) -> tuple[float, list[dict]]:
+    """Share of cloze probes (`prompt` -> `answer`) whose greedy continuation starts with the answer.
+
+    Returns the accuracy and one row per probe (prompt, answer, the model's words, correct).
+    """
+    continuations = generate(model, tokenizer, [p["prompt"] for p in probes], max_new_tokens=6,
+                             batch_size=batch_size, progress=progress)
+    rows = [{**p, "output": out.strip(), "correct": _first_word(out) == p["answer"].lower()}
+            for p, out in zip(probes, continuations)]
+    return sum(r["correct"] for r in rows) / len(rows), rows

@@ -1,0 +1,72 @@
+"""Running the course notebooks headless with papermill, and building a notebook's missing
+prerequisites (the base model, the processed data) by running the notebook that makes them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from helpers.runtime import NOTEBOOKS_DIR, runs_dir
+
+
+def course_notebooks() -> list[str]:
+    """The course's notebook stems in teaching order (`00_...`, `01_...`, ...)."""
+    return sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def executed_dir() -> Path:
+    """Where executed copies of the notebooks (with their outputs) are kept: `runs/executed/`."""
+    return runs_dir() / "executed"
+
+
+def execute_notebook(stem: str, parameters: dict[str, Any] | None = None, progress: bool = True) -> float:
+    """Execute `notebooks/<stem>.ipynb` top to bottom in a fresh kernel, save the executed copy
+    under `runs/executed/`, and return the wall time in seconds. Raises if a cell fails."""
+    import papermill
+
+    source = NOTEBOOKS_DIR / f"{stem}.ipynb"
+    if not source.exists():
+        raise FileNotFoundError(f"No notebook {source}; the course has {course_notebooks()}")
+    executed_dir().mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    papermill.execute_notebook(str(source), str(executed_dir() / source.name), parameters=parameters or {},
+                               kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=progress)
+    return time.time() - start
+
+
+def ensure_built(path: Path, producer: str, what: str, minutes: str) -> Path:
+    """Return `path`; if it does not exist yet, build it first by running the producing notebook,
+    visibly (a message and papermill's progress bar), so that any notebook can be opened first."""
+    if not path.exists():
+        print(f"{what} not found at {path}.\nBuilding it now by running notebooks/{producer}.ipynb "
+              f"(about {minutes} on a laptop CPU); later runs reuse it.")
+        seconds = execute_notebook(producer)
+        if not path.exists():
+            raise RuntimeError(f"notebooks/{producer}.ipynb ran but did not produce {path}.")
+        print(f"Built {what} in {seconds:.0f} s.")
+    return path
+
+
+def base_model_dir() -> Path:
+    """Where notebook 00 saves the kit's own foundation model."""
+    return runs_dir() / "00_foundation_model" / "model"
+
+
+def ensure_base_model() -> Path:
+    """The kit's foundation model folder, pre-trained by notebook 00 if it is not there yet."""
+    ensure_built(base_model_dir() / "model.safetensors", "00_foundation_model", "The kit's base model", "3 minutes")
+    return base_model_dir()
+
+
+def processed_data_dir() -> Path:
+    """Where notebook 01 saves the cleaned train/validation/test splits."""
+    return runs_dir() / "01_data_preparation" / "data"
+
+
+def ensure_processed_data() -> Path:
+    """The cleaned support-ticket splits, prepared by notebook 01 if they are not there yet."""
+    ensure_built(processed_data_dir() / "test.jsonl", "01_data_preparation", "The processed support data",
+                 "1 minute")
+    return processed_data_dir()
