@@ -1,0 +1,436 @@
+"""Loading and validating ticket data, splitting it, and turning it into chat examples.
+
+    records = load_records("my_tickets.csv", columns={"message": "body", "intent": "category"})
+    splits = stratified_split(records, validation_fraction=0.1, seed=0)
+    save_splits({**splits, "test": test_records}, "data/processed")
+
+Every problem in a file is a `DataError` that names the file, the line (1-based; for a CSV the
+physical line where the row starts) and the cause. `load_records(strict=True)` raises on the first
+problem and returns canonical labels; `strict=False` lets through the defects that
+`helpers.cleaning.clean_tickets` knows how to handle (blank messages, missing, misspelled or
+unknown labels, odd order-id formats), so that they are dropped or fixed with a counted reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, normalize_label, triage_messages
+
+LABEL_FIELDS = tuple(LABEL_VALUES)  # intent, product, urgency, sentiment
+KIT_FIELDS = ("ticket_id", "customer_name", "message", *TRIAGE_FIELDS)
+REQUIRED_FIELDS = ("message", *LABEL_FIELDS)
+FILE_TYPES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+SPLIT_NAMES = ("train", "validation", "test")
+
+# Order ids arrive as "LL-482913", "ll 482913", "#482913" or "482913"; all mean "LL-482913".
+ORDER_ID_RE = re.compile(r"^\s*(?:#\s*|LL[\s\-_]*)?(\d{6})\s*$", re.IGNORECASE)
+_MISSING = object()
+
+
+class DataError(ValueError):
+    """A problem with input data, located: `path`, `line` (1-based, or None) and `cause`."""
+
+    def __init__(self, path: str | Path, line: int | None, cause: str, unit: str = "line") -> None:
+        self.path, self.line, self.cause, self.unit = str(path), line, cause, unit
+        where = f"{self.path}, {unit} {line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {cause}")
+
+
+def normalize_order_id(value: Any) -> str | None:
+    """Canonical "LL-NNNNNN" for any accepted spelling; None for a null/empty value.
+
+    Raises ValueError for anything else (five digits, letters, a list, ...).
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    match = ORDER_ID_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"invalid order id {value!r}: expected 'LL-' and 6 digits "
+                         "(also accepted: 'LL482913', 'll 482913', '#482913', '482913')")
+    return f"LL-{match.group(1)}"
+
+
+# ----------------------------------------------------------------------------- reading files
+
+def _decode(path: Path, encoding: str) -> str:
+    """The file's text; a DataError naming the byte offset and line if it is not `encoding`."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise DataError(path, line, f"not valid {encoding}: byte 0x{data[err.start]:02x} at byte offset "
+                        f"{err.start} ({err.reason}); re-save the file as UTF-8, or pass "
+                        "encoding='latin-1' (or the file's real encoding)") from None
+    if not text.strip():
+        raise DataError(path, None, "the file is empty (no records)")
+    return text
+
+
+def _read_jsonl(path: Path, text: str) -> list[tuple[int, dict]]:
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(path, number, f"malformed JSON: {err.msg} (column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(path, number, f"expected a JSON object, got {type(record).__name__}")
+        rows.append((number, record))
+    return rows
+
+
+def _read_json(path: Path, text: str) -> tuple[list[tuple[int, dict]], str]:
+    """A .json file: a JSON array of objects (located by record number) or JSON Lines."""
+    if not text.lstrip().startswith("["):
+        return _read_jsonl(path, text), "line"
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"malformed JSON: {err.msg} (column {err.colno})") from None
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise DataError(path, number, f"expected a JSON object, got {type(record).__name__}", "record")
+    return list(enumerate(records, start=1)), "record"
+
+
+def _read_csv(path: Path, text: str) -> tuple[list[tuple[int, dict]], list[str]]:
+    """Rows of a CSV with a header, each with the physical line where it starts (quoted fields
+    may span lines). Uses the csv module rather than pandas for exactly these line numbers."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, header, end_of_previous = [], None, 0
+    try:
+        for row in reader:
+            start, end_of_previous = end_of_previous + 1, reader.line_num
+            if not row:
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+                continue
+            if len(row) != len(header):
+                raise DataError(path, start, f"the row has {len(row)} fields but the header has "
+                                f"{len(header)} (an unquoted comma or quote?)")
+            rows.append((start, dict(zip(header, row))))
+    except csv.Error as err:
+        raise DataError(path, reader.line_num, f"malformed CSV: {err}") from None
+    if not rows:
+        raise DataError(path, None, "the file has a header but no rows")
+    return rows, header
+
+
+def _table_rows(table: Any) -> tuple[list[tuple[int, dict]], list[str]]:
+    """Rows of a datasets.Dataset or pandas.DataFrame as plain Python values (null -> None)."""
+    if hasattr(table, "to_list"):  # datasets.Dataset
+        return list(enumerate(table.to_list(), start=1)), list(table.column_names)
+    frame = table.astype(object).where(table.notna(), None)
+    return list(enumerate(frame.to_dict("records"), start=1)), [str(c) for c in frame.columns]
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub's host answers within `timeout` seconds (without this check an offline
+    `load_dataset` retries for about half a minute before failing)."""
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _read_datasets(source: str | Path, split: str | None, from_hub: bool) -> Any:
+    import datasets
+
+    if from_hub and not datasets.config.HF_HUB_OFFLINE and not _hub_reachable():
+        raise DataError(source, None, "not a local file or folder, and the Hugging Face Hub is "
+                        "unreachable (no network). Check the path; for a Hub dataset you have "
+                        "downloaded before, set HF_HUB_OFFLINE=1 before starting Python to use the cache")
+    try:
+        data = datasets.load_from_disk(str(source)) if not from_hub else datasets.load_dataset(
+            str(source), split=split or "train")
+    except Exception as err:  # noqa: BLE001 - any failure becomes one clear message
+        hint = (" (no network? a Hub dataset needs to be online or already in the local cache; "
+                "for a local file give a path that exists)") if from_hub else ""
+        raise DataError(source, None, f"could not load the dataset: {type(err).__name__}: {err}{hint}") from None
+    if isinstance(data, datasets.DatasetDict):
+        name = split or ("train" if "train" in data else None)
+        if name not in data:
+            raise DataError(source, None, f"choose a split with split=...: it has {sorted(data)}")
+        data = data[name]
+    return data
+
+
+def _read_source(source: Any, encoding: str, split: str | None
+                 ) -> tuple[str, list[tuple[int, dict]], list[str] | None, str]:
+    """(name, [(line, raw record)], column names or None for JSON, location unit)."""
+    if not isinstance(source, (str, Path)):
+        if isinstance(source, list):
+            return "<records>", list(enumerate(source, start=1)), None, "record"
+        rows, names = _table_rows(source)
+        return f"<{type(source).__name__}>", rows, names, "row"
+    path = Path(source)
+    if path.is_dir():
+        rows, names = _table_rows(_read_datasets(path, split, from_hub=False))
+        return str(path), rows, names, "row"
+    if not path.exists():
+        if path.suffix or str(source).startswith((".", "/", "~")) or str(source).count("/") > 1:
+            raise DataError(path, None, "no such file")
+        rows, names = _table_rows(_read_datasets(str(source), split, from_hub=True))
+        return str(source), rows, names, "row"
+    kind = FILE_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(path, None, f"unsupported file type {path.suffix or '(none)'!r}: use one of "
+                        f"{sorted(FILE_TYPES)}, a datasets folder (save_to_disk) or a Hub dataset id")
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as err:  # noqa: BLE001
+            raise DataError(path, None, f"cannot read as Parquet: {err}") from None
+        if table.num_rows == 0:
+            raise DataError(path, None, "the file is empty (no rows)")
+        return str(path), list(enumerate(table.to_pylist(), start=1)), table.column_names, "row"
+    text = _decode(path, encoding)
+    if kind == "csv":
+        rows, names = _read_csv(path, text)
+        return str(path), rows, names, "line"
+    rows, unit = _read_json(path, text)
+    return str(path), rows, None, unit
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _check_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
+    columns = dict(columns or {})
+    unknown = sorted(set(columns) - set(KIT_FIELDS))
+    if unknown:
+        raise ValueError(f"columns= maps unknown kit fields {unknown}; the kit's fields are {list(KIT_FIELDS)}")
+    return columns
+
+
+def _check_header(name: str, header: list[str], columns: dict[str, str], required: Sequence[str],
+                  unit: str) -> None:
+    """A mapped or required column absent from the file is an error before any row is read."""
+    line = 1 if unit == "line" else None
+    for kit, column in columns.items():
+        if column not in header:
+            raise DataError(name, line, f"column {column!r} (mapped to {kit!r} by columns=) is not in "
+                            f"the file; its columns are {header}", unit)
+    renamed = {kit for kit, column in columns.items()} | (set(header) - set(columns.values()))
+    for field in required:
+        if field not in renamed:
+            raise DataError(name, line, f"missing column {field!r}; the file has {header}: map yours "
+                            f"with columns={{{field!r}: '<your column>'}}", unit)
+
+
+def _check_keys_seen(name: str, rows: list[tuple[int, dict]], columns: dict[str, str],
+                     required: Sequence[str], unit: str) -> None:
+    """JSON records have no header: a required field that no record has is a schema error."""
+    present = {key for _, raw in rows if isinstance(raw, dict)
+               for key, value in _rename(raw, columns).items() if value is not _MISSING}
+    for field in required:
+        if field not in present:
+            raise DataError(name, rows[0][0], f"no record has the field {field!r} (fields seen: "
+                            f"{sorted(present)}); map yours with columns={{{field!r}: '<your key>'}}", unit)
+
+
+def _rename(raw: dict, columns: dict[str, str]) -> dict:
+    sources = set(columns.values())
+    record = {kit: raw.get(column, _MISSING) for kit, column in columns.items()}
+    for key, value in raw.items():
+        if key not in sources and key not in record:
+            record[key] = value
+    return record
+
+
+def _check_types(record: dict, fail) -> None:
+    """Kit fields must be strings (or null); order_id may be an int; ticket_id any scalar."""
+    for field in ("message", "customer_name", *LABEL_FIELDS, "order_id"):
+        value = record.get(field)
+        if value is None or value is _MISSING or isinstance(value, str):
+            continue
+        if field == "order_id" and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        fail(f"field {field!r} should be a string, got {type(value).__name__} {str(value)[:40]!r}")
+    if isinstance(record.get("ticket_id"), (list, dict)):
+        fail(f"field 'ticket_id' should be a string or number, got {type(record['ticket_id']).__name__}")
+
+
+def _validate(record: dict, required: Sequence[str], fail) -> dict:
+    """Strict checks for one record; returns it with canonical labels and order id."""
+    for field in required:
+        if record.get(field, _MISSING) is _MISSING:
+            fail(f"missing field {field!r}")
+        if record[field] is None or not str(record[field]).strip():
+            fail(f"missing label: field {field!r} is empty" if field in LABEL_FIELDS
+                 else f"field {field!r} is empty")
+    for field in LABEL_FIELDS:
+        if record.get(field) is not None:
+            label = normalize_label(field, record[field])
+            if label is None:
+                fail(f"unknown label {record[field]!r} for {field!r}: not one of "
+                     f"{list(LABEL_VALUES[field])} nor an alias in helpers.tasks.LABEL_ALIASES")
+            record[field] = label
+    order_id = record.get("order_id")
+    try:
+        record["order_id"] = normalize_order_id(None if order_id is _MISSING else order_id)
+    except ValueError as err:
+        fail(str(err))
+    return record
+
+
+def _tidy(record: dict, number: int) -> dict:
+    """Kit fields first, in order; empty strings in optional fields and labels become None."""
+    out = {field: record.get(field) for field in KIT_FIELDS}
+    for field in ("customer_name", "order_id", *LABEL_FIELDS):
+        if isinstance(out[field], str) and not out[field].strip():
+            out[field] = None
+    out["ticket_id"] = str(out["ticket_id"]) if out["ticket_id"] is not None else f"row{number:05d}"
+    out.update({k: v for k, v in record.items() if k not in out})
+    return out
+
+
+def load_records(source: str | Path | Any, columns: Mapping[str, str] | None = None, *,
+                 strict: bool = True, labeled: bool = True, split: str | None = None,
+                 encoding: str = "utf-8") -> list[dict[str, Any]]:
+    """Read tickets from JSONL/JSON, CSV, Parquet, a `save_to_disk` folder, a Hub dataset id (online
+    or cached), a DataFrame, a Dataset or a list of dicts, as records with the kit's field names.
+
+    `columns` maps kit fields to your column names, e.g. `{"message": "body", "intent": "category"}`;
+    other columns are kept as they are. `strict=True` raises a `DataError` (file, line, cause) on the
+    first problem and returns canonical labels and "LL-NNNNNN" order ids; `strict=False` checks only
+    structure and types, leaving known defects to `clean_tickets`. `labeled=False` makes the label
+    columns optional (for data to predict on). A missing `ticket_id` becomes "row00001", ....
+    """
+    mapping = _check_mapping(columns)
+    name, rows, header, unit = _read_source(source, encoding, split)
+    if not rows:
+        raise DataError(name, None, "there are no records")
+    required = REQUIRED_FIELDS if labeled else ("message",)
+    if header is not None:
+        _check_header(name, header, mapping, required, unit)
+    else:
+        _check_keys_seen(name, rows, mapping, required, unit)
+    records = []
+    for number, raw in rows:
+        def fail(cause: str, number: int = number) -> None:
+            raise DataError(name, number, cause, unit)
+
+        if not isinstance(raw, dict):
+            fail(f"expected a record (dict), got {type(raw).__name__}")
+        record = _rename(raw, mapping)
+        _check_types(record, fail)
+        if strict:
+            record = _validate(record, required, fail)
+        records.append(_tidy({k: v for k, v in record.items() if v is not _MISSING}, len(records) + 1))
+    return records
+
+
+# ----------------------------------------------------------------------------- splits and formats
+
+def stratified_split(records: Sequence[Mapping[str, Any]], validation_fraction: float = 0.1,
+                     seed: int = 0, by: str = "intent") -> dict[str, list[dict[str, Any]]]:
+    """Split into `train` and `validation` so that each value of `by` keeps its share.
+
+    Each class gives `fraction * class size` rows to validation (rounded down; the classes with the
+    largest remainders give one more, so validation has exactly `round(fraction * len(records))`
+    rows), chosen by a seeded shuffle: the same seed gives the same split. Both keep input order.
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        groups[str(record[by])].append(index)
+    quotas = {label: len(idx) * validation_fraction for label, idx in groups.items()}
+    counts = {label: int(quota) for label, quota in quotas.items()}
+    leftover = round(len(records) * validation_fraction) - sum(counts.values())
+    for label in sorted(quotas, key=lambda k: (counts[k] - quotas[k], k))[:leftover]:
+        counts[label] += 1
+    rng = random.Random(seed)
+    chosen: set[int] = set()
+    for label in sorted(groups):
+        indices = list(groups[label])
+        rng.shuffle(indices)
+        chosen.update(indices[:counts[label]])
+    return {"train": [dict(r) for i, r in enumerate(records) if i not in chosen],
+            "validation": [dict(r) for i, r in enumerate(records) if i in chosen]}
+
+
+def to_chat(records: Sequence[Mapping[str, Any]], with_answer: bool = True) -> list[dict[str, Any]]:
+    """Copies of the records with a `messages` field (system, user and, with `with_answer`, the
+    assistant's JSON answer) built by `helpers.tasks.triage_messages`."""
+    out = []
+    for record in records:
+        labels = {field: record.get(field) for field in TRIAGE_FIELDS} if with_answer else None
+        if labels and any(labels[f] is None for f in LABEL_FIELDS):
+            raise ValueError(f"ticket {record.get('ticket_id')!r} has no label for "
+                             f"{[f for f in LABEL_FIELDS if labels[f] is None]}: clean it first")
+        out.append({**record, "messages": triage_messages(record["message"], labels)})
+    return out
+
+
+def token_lengths(records: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[int]:
+    """Token count of each record's whole chat (its chat template applied) or, for a tokenizer
+    without a chat template, of its message; compare with the model's context window."""
+    lengths = []
+    for record in records:
+        if getattr(tokenizer, "chat_template", None):
+            messages = record.get("messages") or to_chat([record])[0]["messages"]
+            ids = tokenizer.apply_chat_template(messages, tokenize=True)
+            ids = ids["input_ids"] if isinstance(ids, Mapping) or hasattr(ids, "keys") else ids
+        else:
+            ids = tokenizer(record["message"], add_special_tokens=False)["input_ids"]
+        lengths.append(len(ids))
+    return lengths
+
+
+def save_splits(splits: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: str | Path) -> dict[str, Path]:
+    """Write each split to `<out_dir>/<name>.jsonl` (flat fields plus `messages`, UTF-8, one
+    record per line); return the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, records in splits.items():
+        paths[name] = out_dir / f"{name}.jsonl"
+        rows = [r if "messages" in r else to_chat([r])[0] for r in records]
+        with paths[name].open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return paths
+
+
+def load_splits(out_dir: str | Path) -> Any:
+    """Read the splits written by `save_splits` as a `datasets.DatasetDict` (train, validation,
+    test, in that order, then any others), with kit fields typed as strings even when all null."""
+    import datasets
+
+    out_dir = Path(out_dir)
+    files = sorted(out_dir.glob("*.jsonl"), key=lambda p: (SPLIT_NAMES + (p.stem,)).index(p.stem))
+    if not files:
+        raise DataError(out_dir, None, "no <split>.jsonl files here: run save_splits first")
+    result = datasets.DatasetDict()
+    for path in files:
+        rows = [record for _, record in _read_jsonl(path, _decode(path, "utf-8"))]
+        dataset = datasets.Dataset.from_list(rows)
+        for field in KIT_FIELDS:
+            if field in dataset.column_names and dataset.features[field] != datasets.Value("string"):
+                dataset = dataset.cast_column(field, datasets.Value("string"))
+        result[path.stem] = dataset
+    return result

@@ -1,0 +1,164 @@
+"""Every kind of bad input gets a DataError naming the file, the line and the cause."""
+
+import json
+
+import pytest
+
+from helpers.data import DataError, load_records
+
+GOOD = {"ticket_id": "T1", "customer_name": "Ana", "message": "My kettle leaks.", "intent": "damaged_item",
+        "product": "kettle", "order_id": "LL-482913", "urgency": "high", "sentiment": "negative"}
+HEADER = "ticket_id,customer_name,message,intent,product,order_id,urgency,sentiment\n"
+GOOD_CSV_ROW = 'T1,Ana,"My kettle leaks.",damaged_item,kettle,LL-482913,high,negative\n'
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def raises(path, line, *causes, **kwargs) -> DataError:
+    with pytest.raises(DataError) as info:
+        load_records(path, **kwargs)
+    message = str(info.value)
+    assert str(path) in message, message
+    if line is not None:
+        assert info.value.line == line and f" {line}:" in message, message
+    for cause in causes:
+        assert cause in message, message
+    return info.value
+
+
+def test_malformed_json_names_line(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [GOOD, GOOD, '{"ticket_id": "T3", "message": "oops",', GOOD])
+    raises(path, 3, "line 3", "malformed JSON")
+
+
+def test_json_that_is_not_an_object(tmp_path):
+    raises(write_jsonl(tmp_path / "t.jsonl", [GOOD, '["a", "list"]']), 2, "expected a JSON object")
+
+
+def test_missing_field_names_line_and_field(tmp_path):
+    row = {k: v for k, v in GOOD.items() if k != "urgency"}
+    raises(write_jsonl(tmp_path / "t.jsonl", [GOOD, GOOD, row]), 3, "missing field 'urgency'")
+
+
+def test_empty_required_field_in_csv(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + GOOD_CSV_ROW + 'T2,Bo,"Lamp broke",damaged_item,,,high,negative\n', encoding="utf-8")
+    raises(path, 3, "line 3", "field 'product' is empty")
+
+
+@pytest.mark.parametrize("value, kind", [(42, "int"), (["a", "b"], "list"), ({"x": 1}, "dict")])
+def test_mistyped_message(tmp_path, value, kind):
+    path = write_jsonl(tmp_path / "t.jsonl", [GOOD, dict(GOOD, message=value)])
+    raises(path, 2, "field 'message' should be a string", kind)
+
+
+def test_mistyped_field_is_an_error_even_when_lenient(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [dict(GOOD, intent=3)])
+    raises(path, 1, "field 'intent' should be a string", strict=False)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_empty_file(tmp_path, content):
+    path = tmp_path / "t.jsonl"
+    path.write_text(content)
+    raises(path, None, "the file is empty")
+
+
+def test_json_array_with_no_records(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text("[]")
+    raises(path, None, "no records")
+
+
+def test_csv_with_only_a_header(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER)
+    raises(path, None, "header but no rows")
+
+
+def test_wrong_encoding_names_byte_offset_and_line(tmp_path):
+    path = tmp_path / "t.csv"
+    text = HEADER + GOOD_CSV_ROW + 'T2,Zoë,"Le café moulu est trop fin",product_question,coffee_grinder,,low,neutral\n'
+    path.write_bytes(text.encode("latin-1"))
+    error = raises(path, 3, "line 3", "not valid utf-8", "byte 0xeb", "byte offset")
+    offset = text.encode("latin-1").index("ë".encode("latin-1"))
+    assert f"byte offset {offset}" in str(error)
+    records = load_records(path, encoding="latin-1")  # the fix the message suggests works
+    assert records[1]["customer_name"] == "Zoë"
+
+
+def test_unknown_label(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [GOOD, GOOD, GOOD, dict(GOOD, intent="complaint")])
+    raises(path, 4, "unknown label 'complaint' for 'intent'", "LABEL_ALIASES")
+
+
+def test_unknown_label_passes_when_lenient(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [dict(GOOD, intent="complaint")])
+    assert load_records(path, strict=False)[0]["intent"] == "complaint"
+
+
+@pytest.mark.parametrize("order_id", ["LL-48291", "AB-482913", "4829130", "order 5"])
+def test_invalid_order_id(tmp_path, order_id):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + GOOD_CSV_ROW + f'T2,Bo,"Where is it?",order_status,none,{order_id},low,neutral\n')
+    raises(path, 3, f"invalid order id {order_id!r}")
+
+
+def test_csv_line_is_the_physical_line_of_the_row(tmp_path):
+    path = tmp_path / "t.csv"
+    multi_line = 'T2,Bo,"first line\nsecond line\nthird",order_status,none,,low,neutral\n'
+    path.write_text(HEADER + GOOD_CSV_ROW + multi_line + 'T3,Cy,"Hi",nonsense,none,,low,neutral\n')
+    raises(path, 6, "line 6", "unknown label 'nonsense'")
+
+
+def test_csv_row_with_extra_fields(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + GOOD_CSV_ROW + "T2,Bo,Hi, there,order_status,none,,low,neutral\n")
+    raises(path, 3, "the row has 9 fields but the header has 8")
+
+
+def test_unsupported_file_type(tmp_path):
+    path = tmp_path / "tickets.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    raises(path, None, "unsupported file type '.xlsx'", ".jsonl")
+
+
+def test_missing_file(tmp_path):
+    raises(tmp_path / "nope.csv", None, "no such file")
+
+
+def test_missing_column_in_mapping(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER.replace("message", "body") + GOOD_CSV_ROW)
+    raises(path, 1, "line 1", "column 'text' (mapped to 'message' by columns=)", "'body'",
+           columns={"message": "text"})
+
+
+def test_required_column_absent_without_mapping(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER.replace("message", "body") + GOOD_CSV_ROW)
+    raises(path, 1, "missing column 'message'", "columns={'message':")
+
+
+def test_required_key_absent_from_every_jsonl_record(tmp_path):
+    rows = [{("body" if k == "message" else k): v for k, v in GOOD.items()}] * 2
+    raises(write_jsonl(tmp_path / "t.jsonl", rows), 1, "no record has the field 'message'", strict=False)
+
+
+def test_mapped_key_absent_from_every_jsonl_record(tmp_path):
+    raises(write_jsonl(tmp_path / "t.jsonl", [GOOD]), 1, "no record has the field 'message'",
+           columns={"message": "body"})
+
+
+def test_mapping_to_an_unknown_kit_field(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [GOOD])
+    with pytest.raises(ValueError, match="unknown kit fields \\['mesage'\\]"):
+        load_records(path, columns={"mesage": "body"})
+
+
+def test_hub_id_offline_fails_clearly():
+    with pytest.raises(DataError, match="someone/no-such-dataset"):
+        load_records("someone/no-such-dataset")
