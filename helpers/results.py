@@ -92,7 +92,8 @@ class Run:
             "notebook": self.notebook,
             "profile": self.profile,
             "base_model": self.base_model,
-            "data": {_display_path(p): file_fingerprint(p) for p in self.data_files if Path(p).exists()},
+            "data": {_display_path(p): file_fingerprint(p) if Path(p).exists() else "not a local file"
+                     for p in map(str, filter(None, self.data_files))},
             "hyperparameters": self.hyperparameters,
             "seed": self.seed,
             "libraries": library_versions(),

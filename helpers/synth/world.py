@@ -56,8 +56,8 @@ def _name(rng: random.Random, syllables: int, taken: set[str]) -> str:
             return name
 
 
-def build_world(rng: random.Random, n_countries: int = 8, n_cities: int = 24,
-                n_people: int = 30, n_fruits: int = 8) -> World:
+def build_world(rng: random.Random, n_countries: int = 6, n_cities: int = 14,
+                n_people: int = 18, n_fruits: int = 6) -> World:
     """Draw a world: names from syllables, facts from small lists; the same seed, the same world."""
     taken: set[str] = set()
     world = World()
@@ -103,7 +103,7 @@ def world_facts(world: World) -> list[Fact]:
 def arithmetic_facts() -> list[Fact]:
     """Single-digit sums, written the way the corpus writes them."""
     return [Fact(f"{a}+{b}", "sum", f"{a} plus {b} is", str(a + b), kind="arithmetic")
-            for a in range(10) for b in range(10)]
+            for a in range(1, 8) for b in range(1, 8)]
 
 
 # Other wordings of each relation, so that the model learns facts rather than one sentence.
@@ -145,8 +145,13 @@ def _story(world: World, rng: random.Random) -> str:
     dest_name = rng.choice(list(world.cities))
     dest = world.cities[dest_name]
     first = person.split()[0]
+    country = home["country"]
+    nation = world.countries[country]
     return " ".join([
-        f"{person} was a {p['job']} who lived in {p['city']}, a city in {home['country']}.",
+        f"{person} was a {p['job']} who lived in {p['city']}, a city in {country}.",
+        rng.choice([f"The capital of {country} is {nation['capital']}, and its people speak {nation['language']}.",
+                    f"In {country} people speak {nation['language']}; the national animal of {country} is the {nation['animal']}.",
+                    f"{p['city']} stands on the river {home['river']}."]),
         rng.choice([f"One morning {first} took the {p['pet']} and set out for {dest_name}.",
                     f"In the spring {first} travelled to {dest_name} with a {p['pet']}.",
                     f"{first} and the {p['pet']} went by boat to {dest_name}."]),
@@ -197,14 +202,18 @@ def _letter(world: World, rng: random.Random) -> str:
     return letter
 
 
+QUESTIONS = {
+    "capital": "What is the capital of {s}?", "language": "Which language do people speak in {s}?",
+    "animal": "What is the national animal of {s}?", "country": "In which country is {s}?",
+    "river": "Which river flows through {s}?", "goods": "What is {s} famous for?",
+    "job": "What does {s} do for a living?", "city": "Where does {s} live?",
+    "pet": "Which pet does {s} keep?", "color": "What color is a ripe {s}?",
+    "taste": "How does a {s} taste?", "sum": "What is {s}?",
+}
+
+
 def _question(fact: Fact) -> str:
-    question = {"capital": f"What is the capital of {fact.subject}?",
-                "job": f"What does {fact.subject} do for a living?",
-                "city": f"Where does {fact.subject} live?",
-                "sum": f"What is {fact.subject.replace('+', ' plus ')}?"}.get(fact.relation)
-    if question is None:
-        return f"Complete the sentence: {fact.prompt} ..."
-    return question
+    return QUESTIONS[fact.relation].format(s=fact.subject.replace("+", " plus "))
 
 
 def _qa(fact: Fact) -> str:
@@ -229,15 +238,15 @@ def _documents(world: World, rng: random.Random, repeats: int, stories: int) -> 
         docs += [_entry(s, fs, rng) for s, fs in by_subject.items() if s in kinds]
         docs += [_qa(f) for f in rng.sample(facts, len(facts) // 3)]
         docs += [_record(s, *kinds[s]) for s in rng.sample(list(kinds), len(kinds) // 4)]
-        sums = rng.sample(arithmetic_facts(), 100)
-        docs += [" ".join(fact_sentence(f, rng) for f in sums[i:i + 5]) for i in range(0, 100, 5)]
+        sums = rng.sample(arithmetic_facts(), len(arithmetic_facts())) * 2
+        docs += [" ".join(fact_sentence(f, rng) for f in sums[i:i + 5]) for i in range(0, len(sums), 5)]
     docs += [_story(world, rng) for _ in range(stories)]
     docs += [_letter(world, rng) for _ in range(stories // 2)]
     rng.shuffle(docs)
     return docs
 
 
-def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 40, stories: int = 800) -> dict[str, Path]:
+def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stories: int = 600) -> dict[str, Path]:
     """Write the general corpus (train and held-out text) and the cloze probes under `out_dir`.
 
     Held-out text is told from fresh draws of the same world: same facts, new wording and stories.
