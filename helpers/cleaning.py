@@ -1,6 +1,6 @@
 """Cleaning a raw ticket export: every row is kept, fixed or dropped, and every fix or drop is counted.
 
-    clean, report = clean_tickets(raw_records, test_records, max_tokens=256)
+    clean, report = clean_tickets(raw_records, test_records, max_tokens=384, tokenizer=tokenizer)
     report.to_frame()          # one row per step: what it dropped or changed, with an example
     leakage_report({"train": train, "validation": validation, "test": test})
 
@@ -8,7 +8,7 @@ The steps, in order (a row leaves at the first step that drops it):
 
     html -> blank_message -> missing_label -> label_spelling / unknown_label -> order_id_format /
     invalid_order_id -> email, phone, card_number -> exact_duplicate -> near_duplicate -> too_long
-    -> test_leak
+    (the whole chat example over max_tokens) -> test_leak
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from helpers.data import KIT_FIELDS, LABEL_FIELDS, DataError, normalize_order_id
+from helpers.data import KIT_FIELDS, LABEL_FIELDS, DataError, normalize_order_id, to_chat, token_lengths
 from helpers.pii import PII_KINDS, scrub_pii
 from helpers.tasks import normalize_label
 from helpers.text import NEAR_DUPLICATE_THRESHOLD, jaccard, normalize_text, shingles
@@ -31,6 +31,10 @@ DROP_REASONS = ("blank_message", "missing_label", "unknown_label", "invalid_orde
                 "exact_duplicate", "near_duplicate", "too_long", "test_leak")
 CHANGE_REASONS = ("html", "label_spelling", "order_id_format", *PII_KINDS)
 CHARS_PER_TOKEN = 4  # the rough rule for English text when no tokenizer is given
+TEMPLATE_ALLOWANCE = 12  # without a tokenizer: tokens allowed for the chat template's role markers (3 x 4)
+PIPELINE_ORDER = ("html", "blank_message", "missing_label", "label_spelling", "unknown_label",
+                  "order_id_format", "invalid_order_id", *PII_KINDS, "exact_duplicate",
+                  "near_duplicate", "too_long", "test_leak")
 MAX_EXAMPLES = 3
 EXAMPLE_CHARS = 160
 
@@ -160,16 +164,18 @@ class CleaningReport:
         return asdict(self)
 
     def to_frame(self) -> Any:
-        """A pandas DataFrame, one row per step in pipeline order: action, rows, first example."""
+        """A pandas DataFrame, one row per step: action, rows, first example. The pipeline's steps
+        come first in pipeline order, then any other reason counted in `dropped` or `changed`
+        (added with `drop`/`change` by a caller), so no reason is left out."""
         import pandas as pd
 
-        order = ["html", "blank_message", "missing_label", "label_spelling", "unknown_label",
-                 "order_id_format", "invalid_order_id", *PII_KINDS, "exact_duplicate",
-                 "near_duplicate", "too_long", "test_leak"]
+        others = [r for r in [*self.dropped, *self.changed] if r not in PIPELINE_ORDER]
         rows = []
-        for reason in order:
-            action, count = ("dropped", self.dropped.get(reason, 0)) if reason in DROP_REASONS \
-                else ("changed", self.changed.get(reason, 0))
+        for reason in [*PIPELINE_ORDER, *dict.fromkeys(others)]:
+            if reason in self.dropped or (reason in DROP_REASONS and reason not in self.changed):
+                action, count = "dropped", self.dropped.get(reason, 0)
+            else:
+                action, count = "changed", self.changed.get(reason, 0)
             example = (self.examples.get(reason) or [(None, None, None)])[0]
             rows.append({"step": reason, "action": action, "rows": count, "example_ticket": example[0],
                          "before": example[1], "after": example[2]})
@@ -283,16 +289,36 @@ def _drop_duplicates(rows: list[dict], report: CleaningReport, frequencies: Coun
     return kept
 
 
-def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int, tokenizer: Any) -> list[dict]:
+def estimate_chat_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """Tokens of a chat example without a tokenizer: ceil(characters of all its messages / 4) plus
+    `TEMPLATE_ALLOWANCE` for the template's role markers."""
+    return math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN) + TEMPLATE_ALLOWANCE
+
+
+def length_rule(tokenizer: Any) -> str:
+    """How `clean_tickets` measures an example against `max_tokens`, in words."""
     if tokenizer is None:
-        counts = [math.ceil(len(row["message"]) / CHARS_PER_TOKEN) for row in rows]
+        return (f"tokens of the whole chat example (system prompt + message + JSON answer) estimated as "
+                f"ceil(characters / {CHARS_PER_TOKEN}) + {TEMPLATE_ALLOWANCE} for the chat template: "
+                "no tokenizer given")
+    name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+    if getattr(tokenizer, "chat_template", None):
+        return (f"tokens counted with the tokenizer {name}: the whole chat example (system prompt + "
+                "message + JSON answer, chat template applied), what one training example costs")
+    return f"tokens counted with the tokenizer {name}: the message only (the tokenizer has no chat template)"
+
+
+def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int, tokenizer: Any) -> list[dict]:
+    """Drop rows whose whole chat example (system prompt + message + JSON answer) is over `max_tokens`."""
+    chats = to_chat(rows)
+    if tokenizer is None:
+        counts = [estimate_chat_tokens(chat["messages"]) for chat in chats]
     else:
-        counts = [len(ids) for ids in tokenizer([row["message"] for row in rows],
-                                                add_special_tokens=False)["input_ids"]] if rows else []
+        counts = token_lengths(chats, tokenizer)
     kept = []
     for row, count in zip(rows, counts):
         if count > max_tokens:
-            report.drop(row, "too_long", f"{count} tokens > max_tokens {max_tokens}")
+            report.drop(row, "too_long", f"{count} tokens as a chat example > max_tokens {max_tokens}")
         else:
             kept.append(row)
     return kept
@@ -324,21 +350,21 @@ def _start(records: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def clean_tickets(records: Sequence[Mapping[str, Any]], test_records: Sequence[Mapping[str, Any]] = (),
-                  max_tokens: int = 256, tokenizer: Any = None) -> tuple[list[dict[str, Any]], CleaningReport]:
+                  max_tokens: int = 384, tokenizer: Any = None) -> tuple[list[dict[str, Any]], CleaningReport]:
     """Clean raw ticket records for training; return the kept records and a `CleaningReport`.
 
     Steps in order: strip HTML; drop blank messages, missing labels, unknown labels and invalid
     order ids; fix label spellings and order-id formats; scrub e-mails, phones and card numbers;
-    drop exact duplicates, near duplicates, messages over `max_tokens` (counted with `tokenizer`,
-    or estimated as characters / 4 without one) and rows that duplicate or nearly duplicate a
+    drop exact duplicates, near duplicates, rows whose whole chat example (system prompt + message +
+    JSON answer, the cost of one training example) is over `max_tokens` (counted with `tokenizer`
+    and its chat template, or estimated without one as characters / 4 plus `TEMPLATE_ALLOWANCE`;
+    `report.length_rule` says which) and rows that duplicate or nearly duplicate a
     message of `test_records`. Kept records hold only the kit's fields (`KIT_FIELDS`); other
     columns (such as a customer e-mail column) are left out.
     """
     started = time.perf_counter()
     report = CleaningReport(rows_in=len(records))
-    name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
-    report.length_rule = (f"tokens counted with the tokenizer {name}" if tokenizer is not None else
-                          f"tokens estimated as ceil(characters / {CHARS_PER_TOKEN}): no tokenizer given")
+    report.length_rule = length_rule(tokenizer)
     extra = sorted({k for r in records for k in r} - set(KIT_FIELDS))
     if extra:
         report.notes.append(f"columns left out of the cleaned records: {extra}")

@@ -20,7 +20,8 @@ import os
 import random
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,26 @@ def _read_source(source: Any, encoding: str, split: str | None
 
 # ----------------------------------------------------------------------------- validation
 
+def parse_column_mapping(value: Mapping[str, str] | str | None) -> dict[str, str] | None:
+    """A `columns=` mapping given as a dict or as JSON text (papermill's `-p COLUMNS '{...}'` passes
+    text); None, "" or "None" mean no mapping. A ValueError says what is wrong with bad text."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"COLUMNS is not valid JSON ({err.msg} at column {err.colno}): {value!r}; "
+                             'write it like \'{"message": "body", "intent": "category"}\'') from None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"COLUMNS should map kit fields to your column names, like "
+                         f'{{"message": "body"}}; got {type(value).__name__} {value!r}')
+    bad = {k: v for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)}
+    if bad:
+        raise ValueError(f"COLUMNS keys and values should be column names (text); these are not: {bad}")
+    return dict(value)
+
+
 def _check_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
     columns = dict(columns or {})
     unknown = sorted(set(columns) - set(KIT_FIELDS))
@@ -386,18 +407,37 @@ def to_chat(records: Sequence[Mapping[str, Any]], with_answer: bool = True) -> l
     return out
 
 
+@contextmanager
+def counting_long_texts(tokenizer: Any) -> Iterator[Any]:
+    """Within this block the tokenizer does not warn "Token indices sequence length is longer than
+    the specified maximum": counting long texts is the point (its `model_max_length` is lifted, and
+    restored after)."""
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit is None:
+        yield tokenizer
+        return
+    tokenizer.model_max_length = int(1e30)
+    try:
+        yield tokenizer
+    finally:
+        tokenizer.model_max_length = limit
+
+
 def token_lengths(records: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[int]:
-    """Token count of each record's whole chat (its chat template applied) or, for a tokenizer
-    without a chat template, of its message; compare with the model's context window."""
+    """Token count of each record's whole chat (its chat template applied: system prompt, message
+    and, if the record has labels or `messages` with one, the JSON answer) or, for a tokenizer
+    without a chat template, of its message; compare with the model's context window. Long texts
+    are counted without the tokenizer's "longer than the maximum" warning."""
     lengths = []
-    for record in records:
-        if getattr(tokenizer, "chat_template", None):
-            messages = record.get("messages") or to_chat([record])[0]["messages"]
-            ids = tokenizer.apply_chat_template(messages, tokenize=True)
-            ids = ids["input_ids"] if isinstance(ids, Mapping) or hasattr(ids, "keys") else ids
-        else:
-            ids = tokenizer(record["message"], add_special_tokens=False)["input_ids"]
-        lengths.append(len(ids))
+    with counting_long_texts(tokenizer):
+        for record in records:
+            if getattr(tokenizer, "chat_template", None):
+                messages = record.get("messages") or to_chat([record])[0]["messages"]
+                ids = tokenizer.apply_chat_template(messages, tokenize=True)
+                ids = ids["input_ids"] if isinstance(ids, Mapping) or hasattr(ids, "keys") else ids
+            else:
+                ids = tokenizer(record["message"], add_special_tokens=False)["input_ids"]
+            lengths.append(len(ids))
     return lengths
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.cleaning import (DROP_REASONS, NearDuplicateIndex, clean_tickets, leakage_report,
-                              shingle_frequencies, strip_html)
-from helpers.data import (KIT_FIELDS, load_records, load_splits, normalize_order_id, save_splits,
-                          stratified_split, to_chat, token_lengths)
+from helpers.cleaning import (DROP_REASONS, PIPELINE_ORDER, NearDuplicateIndex, clean_tickets,
+                              estimate_chat_tokens, leakage_report, shingle_frequencies, strip_html)
+from helpers.data import (KIT_FIELDS, load_records, load_splits, normalize_order_id, parse_column_mapping,
+                          save_splits, stratified_split, to_chat, token_lengths)
 from helpers.runtime import DATA_DIR
 from helpers.tasks import INTENTS, TRIAGE_SYSTEM
 from helpers.text import NEAR_DUPLICATE_THRESHOLD, jaccard, shingles
@@ -173,15 +173,43 @@ def test_exact_and_near_duplicates_are_dropped_keeping_the_first():
     assert "T001" in report.examples["near_duplicate"][0][2]
 
 
-def test_too_long_uses_the_tokenizer_or_a_character_estimate(tokenizer):
-    rows, report = clean([ticket(1, "word " * 100), ticket(2, "short message here")], max_tokens=50)
+def test_too_long_measures_the_whole_chat_example_with_the_tokenizer_or_an_estimate(tokenizer, caplog):
+    records = [ticket(1, "word " * 100), ticket(2, "short message here")]
+    estimates = [estimate_chat_tokens(chat["messages"]) for chat in to_chat(records)]
+    assert estimates[1] > len("short message here") / 4 + 20  # system prompt and answer count too
+    rows, report = clean(records, max_tokens=estimates[1])
     assert [r["ticket_id"] for r in rows] == ["T002"]
     only(report.dropped, too_long=1)
-    assert "characters / 4" in report.length_rule
-    rows, report = clean([ticket(1, "word " * 100), ticket(2, "short message here")], max_tokens=50,
-                         tokenizer=tokenizer)
+    assert "characters / 4" in report.length_rule and "whole chat example" in report.length_rule
+    assert f"{estimates[0]} tokens" in report.examples["too_long"][0][2]
+
+    lengths = token_lengths(to_chat(records), tokenizer)  # the chat template applied
+    message_only = len(tokenizer("short message here", add_special_tokens=False)["input_ids"])
+    assert lengths[1] > message_only
+    rows, report = clean(records, max_tokens=lengths[1], tokenizer=tokenizer)
+    assert [r["ticket_id"] for r in rows] == ["T002"]
     only(report.dropped, too_long=1)
-    assert report.length_rule.startswith("tokens counted with")
+    assert f"{lengths[0]} tokens" in report.examples["too_long"][0][2]
+    assert report.length_rule.startswith("tokens counted with") and "whole chat example" in report.length_rule
+    rows, report = clean(records, max_tokens=lengths[1] - 1, tokenizer=tokenizer)
+    only(report.dropped, too_long=2)  # the short message fits alone, not as a whole example
+
+
+def test_counting_long_texts_does_not_warn(tokenizer, capsys):
+    from transformers.utils import logging as hf_logging
+
+    limit = tokenizer.model_max_length
+    tokenizer.model_max_length = 20
+    tokenizer.deprecation_warnings.pop("sequence-length-is-longer-than-the-specified-maximum", None)
+    hf_logging.enable_propagation()
+    try:
+        _, report = clean([ticket(1, "kettle broken " * 50)], max_tokens=10_000, tokenizer=tokenizer)
+        assert report.rows_out == 1 and tokenizer.model_max_length == 20
+        assert "longer than the specified maximum" not in capsys.readouterr().err
+        assert not tokenizer.deprecation_warnings.get("sequence-length-is-longer-than-the-specified-maximum")
+    finally:
+        tokenizer.model_max_length = limit
+        hf_logging.disable_propagation()
 
 
 def test_test_leaks_are_dropped():
@@ -203,7 +231,33 @@ def test_cleaned_records_hold_only_kit_fields_and_report_is_complete():
     assert set(report.dropped) == set(DROP_REASONS)
     frame = report.to_frame()
     assert list(frame.columns) == ["step", "action", "rows", "example_ticket", "before", "after"]
+    assert list(frame["step"]) == list(PIPELINE_ORDER)
     json.dumps(report.to_dict())
+
+
+def test_report_frame_shows_every_reason_counted():
+    rows, report = clean([ticket(1, "hello there friend"), ticket(2, "another message entirely")])
+    report.drop(rows[1], "over_budget", "a reason added by a caller")
+    report.change(rows[0], "translated", "hola", "hello")
+    frame = report.to_frame().set_index("step")
+    assert list(frame.index) == [*PIPELINE_ORDER, "over_budget", "translated"]
+    assert frame.loc["over_budget", "action"] == "dropped" and frame.loc["over_budget", "rows"] == 1
+    assert frame.loc["translated", "action"] == "changed" and frame.loc["translated", "example_ticket"] == "T001"
+    assert frame["rows"].sum() == sum(report.dropped.values()) + sum(report.changed.values())
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None), ("None", None), ("", None), ({"message": "body"}, {"message": "body"}),
+    ('{"message": "body", "intent": "category"}', {"message": "body", "intent": "category"})])
+def test_parse_column_mapping_takes_a_dict_or_json_text(value, expected):
+    assert parse_column_mapping(value) == expected
+
+
+@pytest.mark.parametrize("value, match", [("{message: body}", "not valid JSON"), ('["body"]', "should map"),
+                                          ('{"message": 3}', "should be column names")])
+def test_parse_column_mapping_explains_bad_text(value, match):
+    with pytest.raises(ValueError, match=match):
+        parse_column_mapping(value)
 
 
 def test_near_duplicate_index_agrees_with_brute_force():
@@ -313,8 +367,9 @@ def test_save_and_load_splits_round_trip(tmp_path):
 
 # ----------------------------------------------------------------------------- the course's raw export
 
-# Clean messages of the export are under 300 characters (~75 estimated tokens); the planted
-# over-long ones are pastes of 3000-6000 characters (~750+). 256 tokens sits well between them.
+# Clean messages of the export are under 300 characters: with the system prompt, the answer and the
+# template allowance, under ~150 estimated tokens per chat example; the planted over-long ones are
+# pastes of 3000-6000 characters (~800+). 256 tokens sits well between them.
 REAL_MAX_TOKENS = 256
 
 

@@ -111,7 +111,7 @@ def test_saved_training_data_has_no_personal_data_or_html(splits):
 
 
 def test_manifest_records_seed_libraries_data_and_time(manifest):
-    assert manifest["seed"] == 0 and manifest["hyperparameters"]["max_tokens"] == 256
+    assert manifest["seed"] == 0 and manifest["hyperparameters"]["max_tokens"] == 384
     assert manifest["libraries"]["transformers"] != "missing" and manifest["libraries"]["datasets"] != "missing"
     assert {"data/support/raw_export.csv", "data/support/triage_test.jsonl"} <= set(manifest["data"])
     assert all(len(fingerprint) == 16 for fingerprint in manifest["data"].values())
