@@ -32,5 +32,4 @@ def test_every_probe_is_stated_in_the_training_corpus_but_held_out_text_is_new()
     for probe in probes:
         assert f"{probe['prompt']} {probe['answer']}." in train, probe
     train_docs = set(train.split("\n\n"))
-    new = [doc for doc in heldout if doc.strip() and doc not in train_docs]
-    assert len(new) / len(heldout) > 0.8
+    assert heldout and not [doc for doc in heldout if doc.strip() and doc in train_docs]

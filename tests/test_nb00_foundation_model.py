@@ -24,8 +24,10 @@ def test_perplexity_far_below_count_baselines(results):
 
 def test_base_model_knows_its_world(results):
     base = results["metrics"]["base"]
-    assert base["fact_probe_accuracy"] >= 0.7
-    assert base["probe_accuracy"] >= 0.6
+    # An untrained or broken run answers almost none (a guess among dozens of names); the course's
+    # budget reaches about three quarters of the facts, and the margin absorbs run-to-run noise.
+    assert base["fact_probe_accuracy"] >= 0.6
+    assert base["arithmetic_probe_accuracy"] >= 0.4
 
 
 def test_training_loss_fell(results):

@@ -198,7 +198,7 @@ def _letter(world: World, rng: random.Random) -> str:
     lines += rng.sample(LETTER_DETAILS, rng.randint(1, 2)) + [rng.choice(LETTER_CLOSINGS)]
     letter = " ".join(lines).format(**slots)
     if rng.random() < 0.5:
-        letter += "\n\n" + " ".join(rng.sample(REPLY_LINES, 3)).format(**slots)
+        letter += "\n" + " ".join(rng.sample(REPLY_LINES, 3)).format(**slots)
     return letter
 
 
@@ -246,7 +246,7 @@ def _documents(world: World, rng: random.Random, repeats: int, stories: int) -> 
     return docs
 
 
-def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stories: int = 600) -> dict[str, Path]:
+def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stories: int = 300) -> dict[str, Path]:
     """Write the general corpus (train and held-out text) and the cloze probes under `out_dir`.
 
     Held-out text is told from fresh draws of the same world: same facts, new wording and stories.
@@ -254,7 +254,9 @@ def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stori
     out_dir.mkdir(parents=True, exist_ok=True)
     world = build_world(random.Random(seed))
     train = _documents(world, random.Random(seed + 1), repeats, stories)
-    heldout = _documents(world, random.Random(seed + 2), max(1, repeats // 12), stories // 12)
+    seen = set(train)  # short documents (a question, a sum) recur: held-out text must be new text
+    heldout = [d for d in _documents(world, random.Random(seed + 2), max(1, repeats // 12), stories // 3)
+               if d not in seen]
     paths = {"corpus_train": out_dir / "corpus_train.txt", "corpus_heldout": out_dir / "corpus_heldout.txt",
              "probes": out_dir / "probes.jsonl", "world": out_dir / "world.json"}
     paths["corpus_train"].write_text("\n\n".join(train) + "\n", encoding="utf-8")
