@@ -375,8 +375,6 @@ REAL_MAX_TOKENS = 256
 
 @pytest.fixture(scope="module")
 def real_export():
-    if not (SUPPORT / "raw_export_defects.json").exists():
-        pytest.skip("data/support not generated yet")
     raw = load_records(SUPPORT / "raw_export.csv", strict=False)
     test = load_records(SUPPORT / "triage_test.jsonl")
     planted = json.loads((SUPPORT / "raw_export_defects.json").read_text())

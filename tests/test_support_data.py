@@ -25,9 +25,6 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)")
 PHONE = re.compile(r"(?:\+\d{1,2} ?)?(?:\(\d{3}\) ?|\d{2,5}[ -])\d{3,4}[ -]?\d{3,4}(?!\d)")
 
-pytestmark = pytest.mark.skipif(not (SUPPORT / "raw_export_defects.json").exists(),
-                                reason="data/support not generated yet")
-
 
 def read_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (SUPPORT / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
