@@ -32,14 +32,6 @@ def heldout_perplexity(model, tokenizer, documents: Sequence[str], block_size: i
     return math.exp(total_nll / total_tokens)
 
 
-def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
-    """The token ids of documents wrapped in bos/eos and joined, as the model sees them."""
-    stream: list[int] = []
-    for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
-        stream += [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
-    return stream
-
-
 def ngram_perplexities(train_ids: Sequence[int], heldout_ids: Sequence[int], vocab_size: int) -> dict[str, float]:
     """Held-out perplexity of two count-based baselines trained on the same tokens as the model:
     an add-one unigram model, and a bigram model interpolated with it (the mixing weight is the best

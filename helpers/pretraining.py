@@ -20,14 +20,20 @@ def split_documents(text: str) -> list[str]:
     return [doc.strip() for doc in text.split("\n\n") if doc.strip()]
 
 
-def pack_documents(documents: Sequence[str], tokenizer, block_size: int = 128) -> Dataset:
-    """Tokenise documents, wrap each in bos/eos, concatenate and cut into `block_size` blocks.
-
-    The last partial block is dropped; the share dropped is at most one block.
-    """
+def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
+    """The token ids of documents, each wrapped in bos/eos, joined: the text as the model reads it."""
     stream: list[int] = []
     for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
         stream += [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+    return stream
+
+
+def pack_documents(documents: Sequence[str], tokenizer, block_size: int = 128) -> Dataset:
+    """Cut the documents' token stream (`corpus_token_stream`) into `block_size` blocks.
+
+    The last partial block is dropped; the share dropped is at most one block.
+    """
+    stream = corpus_token_stream(documents, tokenizer)
     n_blocks = len(stream) // block_size
     if n_blocks == 0:
         raise ValueError(f"The corpus has {len(stream)} tokens, fewer than one block of {block_size}.")
