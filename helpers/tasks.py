@@ -58,8 +58,7 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
                   "neu": "neutral"},
 }
 
-TRIAGE_SYSTEM = (f"You triage support tickets for {COMPANY}. Answer with one JSON object with the keys "
-                 "intent, product, order_id, urgency and sentiment.")
+TRIAGE_SYSTEM = f"Triage this {COMPANY} support ticket as JSON."
 REPLY_SYSTEM = f"You write replies to customers for the support desk of {COMPANY}, in the house style."
 
 

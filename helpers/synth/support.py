@@ -1475,6 +1475,20 @@ def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[
             writer.writerow([row[c] for c in columns])
 
 
+def _triage_test_tickets(rng: random.Random, index: ShingleIndex, used_orders: set[str]) -> list[dict[str, Any]]:
+    return generate_tickets(SIZES["triage_test"], rng, index, used_orders, id_start=900001,
+                            intents=balanced_intents(SIZES["triage_test"], rng))
+
+
+def corpus_tickets(n: int, seed: int = 1234) -> list[dict[str, Any]]:
+    """`n` tickets for the general pre-training corpus (a real base model has read plenty of
+    customer e-mail). None is near a triage test message of the support data made with the same
+    `seed`, so pre-training leaks nothing of the test set."""
+    index, used_orders = ShingleIndex(), set()
+    _triage_test_tickets(random.Random(seed), index, used_orders)
+    return generate_tickets(n, random.Random(seed + 7), index, used_orders, id_start=1)
+
+
 def write_support_data(out_dir: Path, seed: int = 1234) -> dict[str, Path]:
     """Generate the whole support desk from `seed` and write it under `out_dir`.
 
@@ -1487,8 +1501,7 @@ def write_support_data(out_dir: Path, seed: int = 1234) -> dict[str, Path]:
     rng = random.Random(seed)
     index = ShingleIndex()  # shared, so no ticket in any file is near another in any file
     used_orders: set[str] = set()
-    test = generate_tickets(SIZES["triage_test"], rng, index, used_orders, id_start=900001,
-                            intents=balanced_intents(SIZES["triage_test"], rng))
+    test = _triage_test_tickets(rng, index, used_orders)
     export_rows, defects = build_raw_export(rng, index, used_orders, test)
     reply_tickets = generate_tickets(SIZES["replies"], rng, index, used_orders, id_start=200001)
     good = [i < round(0.6 * len(reply_tickets)) for i in range(len(reply_tickets))]

@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.synth.support import corpus_tickets
+
 ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "st", "th")
 VOWELS = ("a", "e", "i", "o", "u", "ai", "ei", "ou")
 CODAS = ("", "", "n", "r", "l", "s", "m", "th", "nd")
@@ -224,6 +226,29 @@ def _record(name: str, kind: str, attributes: dict[str, str]) -> str:
     return json.dumps({"name": name, "kind": kind, **attributes})
 
 
+THREAD_GREETINGS = ("Hi {first},", "Hello {first},", "Dear {first},")
+THREAD_PRODUCT_LINES = ("Thanks for writing about your {product}.", "I am sorry to hear about the {product}.",
+                        "Let me help with the {product}.")
+THREAD_ORDER_LINES = ("I have found your order {order}.", "Your order is {order}.", "I am looking at order {order} now.")
+THREAD_CLOSINGS = ("We will be in touch soon.", "Thank you for your patience.", "Best wishes, the support team.")
+
+
+def _support_thread(ticket: dict, rng: random.Random) -> str:
+    """A customer's message to a shop and, usually, the first lines of the answer, which repeat
+    the customer's name, the product and the order number: the reading back that any mail
+    archive teaches a model."""
+    if rng.random() < 0.3:
+        return ticket["message"]
+    name = ticket["customer_name"]
+    lines = [rng.choice(THREAD_GREETINGS).format(first=name.split()[0]) if name else "Hello,"]
+    if ticket["product"] != "none":
+        lines.append(rng.choice(THREAD_PRODUCT_LINES).format(product=ticket["product"].replace("_", " ")))
+    if ticket["order_id"]:
+        lines.append(rng.choice(THREAD_ORDER_LINES).format(order=ticket["order_id"]))
+    lines.append(rng.choice(THREAD_CLOSINGS))
+    return ticket["message"] + "\n" + " ".join(lines)
+
+
 def _documents(world: World, rng: random.Random, repeats: int, stories: int) -> list[str]:
     facts = world_facts(world) + arithmetic_facts()
     by_subject: dict[str, list[Fact]] = {}
@@ -246,14 +271,21 @@ def _documents(world: World, rng: random.Random, repeats: int, stories: int) -> 
     return docs
 
 
-def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stories: int = 300) -> dict[str, Path]:
+def write_general_data(out_dir: Path, seed: int = 1234, repeats: int = 48, stories: int = 300,
+                       emails: int = 1500) -> dict[str, Path]:
     """Write the general corpus (train and held-out text) and the cloze probes under `out_dir`.
 
     Held-out text is told from fresh draws of the same world: same facts, new wording and stories.
+    The training text also holds `emails` customer messages to a support desk, most with the start
+    of an answer, so the base model knows the words of the course's task and how a reply reads back
+    a message (never the triage labels, nor a test message).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     world = build_world(random.Random(seed))
+    thread_rng = random.Random(seed + 4)
     train = _documents(world, random.Random(seed + 1), repeats, stories)
+    train += [_support_thread(ticket, thread_rng) for ticket in corpus_tickets(emails, seed)]
+    random.Random(seed + 3).shuffle(train)
     seen = set(train)  # short documents (a question, a sum) recur: held-out text must be new text
     heldout = [d for d in _documents(world, random.Random(seed + 2), max(1, repeats // 12), stories // 3)
                if d not in seen]
