@@ -394,6 +394,19 @@ def stratified_split(records: Sequence[Mapping[str, Any]], validation_fraction: 
             "validation": [dict(r) for i, r in enumerate(records) if i in chosen]}
 
 
+def with_label_noise(records: Sequence[Mapping[str, Any]], share: float, seed: int = 0) -> list[dict[str, Any]]:
+    """Copies of the records in which a `share` of them (chosen at random) have every label field
+    replaced by a wrong value: what a careless labelling round does to a training set."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must be between 0 and 1, not {share}")
+    rng = random.Random(seed)
+    noisy = [dict(r) for r in records]
+    for record in rng.sample(noisy, round(share * len(noisy))):
+        for field in LABEL_FIELDS:
+            record[field] = rng.choice([v for v in LABEL_VALUES[field] if v != record[field]])
+    return noisy
+
+
 def to_chat(records: Sequence[Mapping[str, Any]], with_answer: bool = True) -> list[dict[str, Any]]:
     """Copies of the records with a `messages` field (system, user and, with `with_answer`, the
     assistant's JSON answer) built by `helpers.tasks.triage_messages`."""
@@ -474,3 +487,24 @@ def load_splits(out_dir: str | Path) -> Any:
                 dataset = dataset.cast_column(field, datasets.Value("string"))
         result[path.stem] = dataset
     return result
+
+
+def load_conversations(path: str | Path, messages_column: str = "messages") -> list[list[dict[str, str]]]:
+    """Chat conversations from a JSONL file whose `messages_column` holds a list of
+    `{"role", "content"}` messages ending with the assistant's answer: any task, ready for SFT."""
+    path = Path(path)
+    conversations = []
+    for number, record in _read_jsonl(path, _decode(path, "utf-8")):
+        messages = record.get(messages_column)
+        if not isinstance(messages, list) or not messages:
+            raise DataError(path, number, f"{messages_column!r} must be a non-empty list of messages")
+        for message in messages:
+            if not (isinstance(message, dict) and isinstance(message.get("role"), str)
+                    and isinstance(message.get("content"), str)):
+                raise DataError(path, number, "each message needs a string 'role' and 'content'")
+        if messages[-1]["role"] != "assistant":
+            raise DataError(path, number, "the last message must be the assistant's answer to learn")
+        conversations.append([{"role": m["role"], "content": m["content"]} for m in messages])
+    if not conversations:
+        raise DataError(path, None, "no conversations in this file")
+    return conversations

@@ -9,11 +9,16 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
+from helpers.metrics import score_triage
 from helpers.pretraining import pack_documents
+from helpers.tasks import triage_messages
+
+TRIAGE_MAX_TOKENS = 96  # a triage answer is about 60 tokens; room for a model that rambles
 
 
 @torch.no_grad()
@@ -102,3 +107,51 @@ def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_
     rows = [{**p, "output": out.strip(), "correct": _first_word(out) == p["answer"].lower()}
             for p, out in zip(probes, continuations)]
     return sum(r["correct"] for r in rows) / len(rows), rows
+
+
+def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
+                  batch_size: int = 32, progress: bool = True) -> list[str]:
+    """The model's next assistant turn for each conversation (its last message is the user's),
+    greedy and batched: the same settings for every model compared."""
+    prompts = [tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
+               for c in conversations]
+    return generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                    add_bos=False, progress=progress)
+
+
+@torch.no_grad()
+def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
+    """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
+    whatever the model was trained on: the one validation loss comparable across training setups."""
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(conversations), batch_size):
+        encoded = [tokenizer.apply_chat_template(list(c), tokenize=True, return_dict=True,
+                                                 return_assistant_tokens_mask=True)
+                   for c in conversations[start:start + batch_size]]
+        width = max(len(e["input_ids"]) for e in encoded)
+        ids = torch.full((len(encoded), width), tokenizer.pad_token_id)
+        labels = torch.full((len(encoded), width), -100)
+        attention = torch.zeros((len(encoded), width), dtype=torch.long)
+        for row, e in enumerate(encoded):
+            n = len(e["input_ids"])
+            ids[row, :n] = torch.tensor(e["input_ids"])
+            attention[row, :n] = 1
+            labels[row, :n] = torch.where(torch.tensor(e["assistant_masks"]) == 1, ids[row, :n], -100)
+        logits = model(input_ids=ids.to(model.device), attention_mask=attention.to(model.device)).logits
+        targets = labels[:, 1:].to(model.device)
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), targets.flatten(),
+                                                 ignore_index=-100, reduction="sum")
+        total += loss.item()
+        count += (targets != -100).sum().item()
+    return total / count
+
+
+def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = 32,
+                    progress: bool = True) -> tuple[dict[str, float], list[str]]:
+    """Triage scores (`helpers.metrics.score_triage`) of `model` on labelled tickets, with its raw
+    outputs: one greedy answer per ticket to the same prompt every notebook uses."""
+    conversations = [triage_messages(r["message"]) for r in records]
+    outputs = chat_generate(model, tokenizer, conversations, max_new_tokens=TRIAGE_MAX_TOKENS,
+                            batch_size=batch_size, progress=progress)
+    return score_triage(outputs, records), outputs

@@ -69,3 +69,70 @@ def precision_flags() -> dict[str, bool]:
     if torch.cuda.is_bf16_supported():
         return {"bf16": True, "fp16": False}
     return {"bf16": False, "fp16": True}
+
+
+def current_rss_mb() -> float:
+    """This process's resident memory in MB (Linux; elsewhere the peak so far, which is what
+    `resource` can tell)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+class PeakMemory:
+    """Peak memory while a block runs, in MB: GPU memory allocated by torch on CUDA, otherwise the
+    process's resident memory, sampled every `interval` seconds in a background thread.
+    `added_mb` is the peak less what was in use on entry: what the block itself needed.
+
+        with PeakMemory() as memory:
+            trainer.train()
+        print(memory.peak_mb, memory.added_mb)
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self.start_mb = 0.0
+        self._stop = None
+        self._thread = None
+        self._cuda = False
+
+    def __enter__(self) -> "PeakMemory":
+        import threading
+
+        import torch
+
+        self._cuda = torch.cuda.is_available()
+        if self._cuda:
+            torch.cuda.reset_peak_memory_stats()
+            self.start_mb = torch.cuda.memory_allocated() / 2**20
+            return self
+        self.start_mb = self.peak_mb = current_rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, current_rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cuda:
+            import torch
+
+            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            return
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, current_rss_mb())
+
+    @property
+    def added_mb(self) -> float:
+        return max(0.0, self.peak_mb - self.start_mb)

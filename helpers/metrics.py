@@ -1,0 +1,69 @@
+"""Scoring triage answers: is the output JSON, does it follow the schema, which fields are right.
+
+The metric names are the kit's shared vocabulary (`json_valid`, `schema_valid`, `field_accuracy`,
+`exact_match`, `<field>_accuracy`), all fractions in 0..1, so every notebook reports alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from helpers.tasks import LABEL_VALUES, ORDER_ID_PATTERN, TRIAGE_FIELDS
+
+
+def parse_triage(text: str) -> dict[str, Any] | None:
+    """The JSON object a model answered, or None when its output is not one JSON object."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text.strip())
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def follows_schema(answer: Mapping[str, Any] | None) -> bool:
+    """True when `answer` has exactly the triage keys, each label one of its allowed values and
+    the order id null or shaped like `LL-123456`."""
+    if answer is None or set(answer) != set(TRIAGE_FIELDS):
+        return False
+    order_id = answer["order_id"]
+    if order_id is not None and not (isinstance(order_id, str) and ORDER_ID_PATTERN.match(order_id)):
+        return False
+    return all(answer[field] in allowed for field, allowed in LABEL_VALUES.items())
+
+
+def triage_rows(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per example: the raw output, the parsed answer, validity and each field's verdict."""
+    if len(outputs) != len(references):
+        raise ValueError(f"{len(outputs)} outputs for {len(references)} references: they must pair up")
+    rows = []
+    for output, reference in zip(outputs, references):
+        answer = parse_triage(output)
+        correct = {f: answer is not None and f in answer and answer[f] == reference[f] for f in TRIAGE_FIELDS}
+        rows.append({"message": reference.get("message"), "output": output, "answer": answer,
+                     "json_valid": answer is not None, "schema_valid": follows_schema(answer),
+                     "correct": correct, "exact_match": all(correct.values())})
+    return rows
+
+
+def score_triage(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Triage metrics over a test set: `json_valid`, `schema_valid`, `field_accuracy` (the mean of
+    the five fields' accuracies), `exact_match` (all five right) and each `<field>_accuracy`.
+
+    An output that is not JSON counts as wrong on every field, so the scores are comparable
+    between a model that always answers and one that often does not.
+    """
+    rows = triage_rows(outputs, references)
+    if not rows:
+        raise ValueError("no examples to score")
+    n = len(rows)
+    scores = {"json_valid": sum(r["json_valid"] for r in rows) / n,
+              "schema_valid": sum(r["schema_valid"] for r in rows) / n,
+              "exact_match": sum(r["exact_match"] for r in rows) / n}
+    for field in TRIAGE_FIELDS:
+        scores[f"{field}_accuracy"] = sum(r["correct"][field] for r in rows) / n
+    scores["field_accuracy"] = sum(scores[f"{f}_accuracy"] for f in TRIAGE_FIELDS) / len(TRIAGE_FIELDS)
+    return scores
