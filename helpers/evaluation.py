@@ -139,6 +139,7 @@ def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, 
             attention[row, :n] = 1
             labels[row, :n] = torch.where(torch.tensor(e["assistant_masks"]) == 1, ids[row, :n], -100)
         logits = model(input_ids=ids.to(model.device), attention_mask=attention.to(model.device)).logits
+        logits = logits[:, -width:]  # prompt tuning prepends virtual tokens: keep the input's own
         targets = labels[:, 1:].to(model.device)
         loss = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), targets.flatten(),
                                                  ignore_index=-100, reduction="sum")

@@ -1,0 +1,96 @@
+"""Notebook 03 compares PEFT methods with full fine-tuning at the same steps: every method must learn,
+LoRA must get most of full fine-tuning's gain with a few percent of the weights, each sweep must show
+its effect, and the merged model must compute what base + adapter computed."""
+
+import json
+
+import pytest
+
+from helpers.runtime import runs_dir
+
+pytestmark = pytest.mark.notebook
+
+STEM = "03_lora_and_peft"
+PEFT_METHODS = ("lora_r2", "lora_r8", "lora_r32", "lora_attention", "lora_mlp", "lora_r8_lr_full", "dora",
+                "ia3", "prompt_tuning", "prefix_tuning")
+
+
+@pytest.fixture(scope="module")
+def results(run_notebook):
+    return run_notebook(STEM)
+
+
+@pytest.fixture(scope="module")
+def metrics(results):
+    return results["metrics"]
+
+
+def test_every_method_ran_and_was_measured(results, metrics):
+    assert "prefix_tuning_error" not in results["details"]
+    for name in ("full", *PEFT_METHODS):
+        m = metrics[name]
+        for key in ("answer_loss", "json_valid", "field_accuracy", "trainable_fraction", "train_seconds",
+                    "train_memory_mb", "adapter_mb"):
+            assert key in m, f"{name} lacks {key}"
+        assert 0 <= m["json_valid"] <= 1 and 0 <= m["field_accuracy"] <= 1 and m["train_seconds"] > 0
+    assert results["details"]["qlora"].startswith("skipped")  # no GPU in the cpu profile
+
+
+def test_every_method_learns_from_the_base(metrics):
+    base = metrics["base"]["answer_loss"]
+    assert base > 6  # the base model has never seen a triage answer
+    assert metrics["full"]["answer_loss"] < 0.5 * base
+    for name in PEFT_METHODS:
+        assert metrics[name]["answer_loss"] < 0.9 * base, name
+
+
+def test_lora_gets_most_of_full_fine_tuning_with_few_weights(metrics):
+    base, full, lora = (metrics[v]["answer_loss"] for v in ("base", "full", "lora_r8"))
+    assert 0.01 < metrics["lora_r8"]["trainable_fraction"] <= 0.05
+    assert metrics["full"]["trainable_fraction"] == 1.0
+    # measured: LoRA covers about 70% of the way from the base model to full fine-tuning
+    assert (base - lora) / (base - full) > 0.55
+    assert metrics["dora"]["answer_loss"] == pytest.approx(lora, abs=0.4)
+
+
+def test_trainable_shares_are_ordered(metrics):
+    share = {name: m["trainable_fraction"] for name, m in metrics.items() if "trainable_fraction" in m}
+    assert 0 < share["prompt_tuning"] < share["ia3"] < share["lora_r2"] < share["lora_r8"] < share["lora_r32"] < 1
+    assert share["lora_attention"] < share["lora_mlp"] < share["lora_r8"] < share["dora"]
+    params = {r: metrics[f"lora_r{r}"]["trainable_params"] for r in (2, 8, 32)}
+    assert params[8] == 4 * params[2] and params[32] == 4 * params[8]  # LoRA's size is linear in the rank
+
+
+def test_sweeps_show_their_effects(metrics):
+    lora = metrics["lora_r8"]["answer_loss"]
+    assert lora < 0.95 * metrics["lora_r8_lr_full"]["answer_loss"]  # LoRA wants a higher learning rate
+    assert lora < 0.95 * metrics["lora_attention"]["answer_loss"]  # adapting every linear layer helps
+    worst_lora = max(metrics[v]["answer_loss"] for v in ("lora_r8", "dora"))
+    best_other = min(metrics[v]["answer_loss"] for v in ("ia3", "prompt_tuning", "prefix_tuning"))
+    assert worst_lora < best_other - 0.5  # few weights and few steps: the tiny methods learn slowly
+
+
+def test_adapters_are_small_and_the_merge_is_exact(metrics):
+    full_mb = metrics["full"]["adapter_mb"]
+    assert metrics["lora_r8"]["adapter_mb"] < 0.1 * full_mb
+    assert metrics["prompt_tuning"]["adapter_mb"] < 0.01 * full_mb
+    merged = metrics["merged"]
+    assert merged["merge_max_abs_diff"] < 1e-4
+    assert merged["answer_loss"] == pytest.approx(metrics["lora_r8"]["answer_loss"], rel=1e-4)
+    assert merged["reloaded_answer_loss"] == pytest.approx(metrics["lora_r8"]["answer_loss"], rel=1e-5)
+    assert merged["model_mb"] == pytest.approx(full_mb, rel=0.01)
+
+
+def test_full_fine_tuning_reproduces_notebook_02(results, metrics):
+    details = results["details"]
+    assert details["notebook_02_same_settings"]
+    assert metrics["full"]["answer_loss"] == pytest.approx(details["notebook_02"]["answer_only_answer_loss"], abs=0.02)
+
+
+def test_saved_files(results):
+    out = runs_dir() / STEM
+    assert (out / "methods.png").stat().st_size > 10_000
+    assert (out / "adapters" / "lora_r8" / "adapter_config.json").exists()
+    assert (out / "merged" / "model.safetensors").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["hyperparameters"]["sweep_steps"] > 0 and manifest["seed"] == 0
