@@ -508,3 +508,17 @@ def load_conversations(path: str | Path, messages_column: str = "messages") -> l
     if not conversations:
         raise DataError(path, None, "no conversations in this file")
     return conversations
+
+
+def three_way_split(records: Sequence[Mapping[str, Any]], held_out_fraction: float = 0.2,
+                    seed: int = 0) -> dict[str, list[dict[str, Any]]]:
+    """Train, validation and test splits of one labelled file, stratified by intent: the held-out
+    share is halved between validation and test."""
+    halves = stratified_split(records, validation_fraction=held_out_fraction, seed=seed)
+    held = stratified_split(halves["validation"], validation_fraction=0.5, seed=seed)
+    return {"train": halves["train"], "validation": held["train"], "test": held["validation"]}
+
+
+def triage_conversations(records: Sequence[Mapping[str, Any]]) -> list[list[dict[str, str]]]:
+    """The triage chat of each labelled record: system prompt, message and the JSON answer."""
+    return [record["messages"] for record in to_chat(records)]

@@ -407,3 +407,15 @@ def test_cleaned_export_keeps_reference_numbers_and_has_no_leaks(real_export):
     assert leakage_report({"clean": cleaned, "test": test}) == {"clean vs test": {"exact": 0, "near": 0}}
     splits = stratified_split(cleaned, 0.1, seed=0)
     assert all(v == {"exact": 0, "near": 0} for v in leakage_report({**splits, "test": test}).values())
+
+
+def test_three_way_split_and_triage_conversations():
+    from helpers.data import three_way_split, triage_conversations
+
+    records = [{"message": f"ticket {i}", "intent": INTENTS[i % 2], "product": "kettle", "order_id": None,
+                "urgency": "low", "sentiment": "neutral"} for i in range(40)]
+    splits = three_way_split(records, held_out_fraction=0.2, seed=0)
+    assert [len(splits[n]) for n in ("train", "validation", "test")] == [32, 4, 4]
+    chats = triage_conversations(splits["test"])
+    assert chats[0][0] == {"role": "system", "content": TRIAGE_SYSTEM}
+    assert chats[0][-1]["role"] == "assistant" and '"product": "kettle"' in chats[0][-1]["content"]
