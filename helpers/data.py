@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, normalize_label, triage_messages
+from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, normalize_label, reply_messages, triage_messages
 
 LABEL_FIELDS = tuple(LABEL_VALUES)  # intent, product, urgency, sentiment
 KIT_FIELDS = ("ticket_id", "customer_name", "message", *TRIAGE_FIELDS)
@@ -522,3 +522,53 @@ def three_way_split(records: Sequence[Mapping[str, Any]], held_out_fraction: flo
 def triage_conversations(records: Sequence[Mapping[str, Any]]) -> list[list[dict[str, str]]]:
     """The triage chat of each labelled record: system prompt, message and the JSON answer."""
     return [record["messages"] for record in to_chat(records)]
+
+
+def _as_messages(value: Any, role: str) -> list[dict[str, str]] | None:
+    """A prompt or an answer as chat messages: a string becomes one message with `role`."""
+    if isinstance(value, str) and value.strip():
+        return [{"role": role, "content": value}]
+    if isinstance(value, list) and value and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in value):
+        return [{"role": m["role"], "content": m["content"]} for m in value]
+    return None
+
+
+def load_preference_pairs(path: str | Path) -> list[dict[str, Any]]:
+    """Preference pairs from a JSONL file, as conversational `prompt`, `chosen` and `rejected` messages.
+
+    A row is either the kit's (a ticket with `message`, `chosen` and `rejected` replies: the prompt is
+    the reply task's, `helpers.tasks.reply_messages`) or anyone's (`prompt`, `chosen`, `rejected`, each a
+    string or a list of messages). Each pair keeps its source row under `row`, for judging replies.
+    """
+    path = Path(path)
+    pairs = []
+    for number, record in _read_jsonl(path, _decode(path, "utf-8")):
+        if "prompt" in record:
+            prompt = _as_messages(record["prompt"], "user")
+        elif isinstance(record.get("message"), str):
+            prompt = reply_messages(record)
+        else:
+            raise DataError(path, number, "a pair needs a 'prompt' (or a ticket 'message'), 'chosen' and 'rejected'")
+        chosen, rejected = (_as_messages(record.get(key), "assistant") for key in ("chosen", "rejected"))
+        if prompt is None or chosen is None or rejected is None:
+            raise DataError(path, number, "'prompt', 'chosen' and 'rejected' must be non-empty strings "
+                                          "or lists of {'role', 'content'} messages")
+        if chosen == rejected:
+            raise DataError(path, number, "'chosen' and 'rejected' are the same answer: nothing to prefer")
+        pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "row": record})
+    if not pairs:
+        raise DataError(path, None, "no preference pairs in this file")
+    return pairs
+
+
+def preference_dataset(pairs: Sequence[Mapping[str, Any]]) -> Any:
+    """A `datasets.Dataset` with the `prompt`, `chosen` and `rejected` columns that TRL's
+    `RewardTrainer`, `DPOTrainer` and `KTOTrainer` read (conversational format)."""
+    import datasets
+
+    if not pairs:
+        raise ValueError("no preference pairs")
+    return datasets.Dataset.from_list([{key: pair[key] for key in ("prompt", "chosen", "rejected")}
+                                       for pair in pairs])

@@ -1,5 +1,6 @@
 """Measuring a language model: held-out perplexity, an n-gram baseline to compare it with,
-batched greedy generation, and cloze probes of what it knows.
+batched generation (greedy or seeded sampling), cloze probes of what it knows, triage scores, and
+house-style replies judged by the rubric, with their KL to a reference model and win rates.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from tqdm.auto import tqdm
 
 from helpers.metrics import score_triage
 from helpers.pretraining import pack_documents
-from helpers.tasks import triage_messages
+from helpers.rubric import RUBRIC_ITEMS, score_reply
+from helpers.tasks import reply_messages, triage_messages
 
 TRIAGE_MAX_TOKENS = 96  # a triage answer is about 60 tokens; room for a model that rambles
+REPLY_MAX_TOKENS = 96  # a house-style reply is about 50 tokens; a longer one fails `concise` anyway
+REPLY_TEMPERATURE = 1.0  # replies are judged as sampled: what the policy does, what RL and DPO change
 
 
 @torch.no_grad()
@@ -70,8 +74,10 @@ def _left_padding(tokenizer):
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
-             add_bos: bool = True, progress: bool = True) -> list[str]:
-    """Greedy continuations of raw-text prompts, in batches, stopping at the model's stop tokens.
+             add_bos: bool = True, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
+    """Continuations of raw-text prompts, in batches, stopping at the model's stop tokens: greedy
+    with `temperature=0`, otherwise sampled from the full distribution at that temperature (no top-k
+    or top-p), seeded with `seed` so that the same call gives the same text.
 
     For chat models, build prompts with `tokenizer.apply_chat_template(..., tokenize=False,
     add_generation_prompt=True)` (its text already starts with bos: pass `add_bos=False`).
@@ -79,15 +85,18 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     model.eval()
     outputs: list[str] = []
     bos = tokenizer.bos_token if add_bos and tokenizer.bos_token else ""
+    sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
     batches = range(0, len(prompts), batch_size)
     with _left_padding(tokenizer):
         for start in tqdm(batches, desc="generating", disable=not progress or len(batches) < 2):
             texts = [bos + p for p in prompts[start:start + batch_size]]
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
             new_tokens = out[:, enc["input_ids"].shape[1]:]
             outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    torch.random.set_rng_state(generator_state)  # sampling here leaves the caller's random stream alone
     return outputs
 
 
@@ -110,21 +119,23 @@ def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_
 
 
 def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
-                  batch_size: int = 32, progress: bool = True) -> list[str]:
+                  batch_size: int = 32, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """The model's next assistant turn for each conversation (its last message is the user's),
-    greedy and batched: the same settings for every model compared."""
+    batched; greedy by default, sampled with `temperature > 0` (seeded): the same settings for
+    every model compared."""
     prompts = [tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
                for c in conversations]
     return generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                    add_bos=False, progress=progress)
+                    add_bos=False, progress=progress, temperature=temperature, seed=seed)
 
 
 @torch.no_grad()
-def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
-    """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
-    whatever the model was trained on: the one validation loss comparable across training setups."""
+def _answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+                     batch_size: int = 16) -> list[tuple[float, int]]:
+    """Per conversation: the summed log-probability of the assistant's tokens (the tokens
+    `assistant_only_loss` trains, end-of-turn included) and how many there are."""
     model.eval()
-    total, count = 0.0, 0
+    rows: list[tuple[float, int]] = []
     for start in range(0, len(conversations), batch_size):
         encoded = [tokenizer.apply_chat_template(list(c), tokenize=True, return_dict=True,
                                                  return_assistant_tokens_mask=True)
@@ -141,11 +152,24 @@ def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, 
         logits = model(input_ids=ids.to(model.device), attention_mask=attention.to(model.device)).logits
         logits = logits[:, -width:]  # prompt tuning prepends virtual tokens: keep the input's own
         targets = labels[:, 1:].to(model.device)
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), targets.flatten(),
-                                                 ignore_index=-100, reduction="sum")
-        total += loss.item()
-        count += (targets != -100).sum().item()
-    return total / count
+        nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2).float(), targets,
+                                                ignore_index=-100, reduction="none")
+        counted = targets != -100
+        rows += [(-nll[i].sum().item(), int(counted[i].sum())) for i in range(len(encoded))]
+    return rows
+
+
+def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
+    """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
+    whatever the model was trained on: the one validation loss comparable across training setups."""
+    rows = _answer_logprobs(model, tokenizer, conversations, batch_size)
+    return -sum(logprob for logprob, _ in rows) / sum(count for _, count in rows)
+
+
+def answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+                    batch_size: int = 16) -> list[float]:
+    """The log-probability `model` gives each conversation's assistant answer (summed over its tokens)."""
+    return [logprob for logprob, _ in _answer_logprobs(model, tokenizer, conversations, batch_size)]
 
 
 def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = 32,
@@ -156,3 +180,44 @@ def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batc
     outputs = chat_generate(model, tokenizer, conversations, max_new_tokens=TRIAGE_MAX_TOKENS,
                             batch_size=batch_size, progress=progress)
     return score_triage(outputs, records), outputs
+
+
+def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The mean rubric score of replies to tickets (`rubric_score`) and each item's pass rate
+    (`rubric_<item>`, over the tickets where the item applies)."""
+    if len(replies) != len(tickets):
+        raise ValueError(f"{len(replies)} replies for {len(tickets)} tickets")
+    results = [score_reply(reply, ticket) for reply, ticket in zip(replies, tickets)]
+    scores = {"rubric_score": sum(r.score for r in results) / len(results)}
+    for item in RUBRIC_ITEMS:
+        verdicts = [r.items[item] for r in results if item in r.items]
+        if verdicts:
+            scores[f"rubric_{item}"] = sum(verdicts) / len(verdicts)
+    return scores
+
+
+def evaluate_replies(model, tokenizer, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
+                     seed: int = 0, batch_size: int = 32, progress: bool = True) -> tuple[dict[str, float], list[str]]:
+    """Rubric scores (`reply_scores`) of `model`'s replies to tickets, with the replies: one per
+    ticket, sampled at `temperature` with `seed` (greedy at 0), the same for every model compared."""
+    replies = chat_generate(model, tokenizer, [reply_messages(t) for t in tickets], max_new_tokens=REPLY_MAX_TOKENS,
+                            batch_size=batch_size, progress=progress, temperature=temperature, seed=seed)
+    return reply_scores(replies, tickets), replies
+
+
+def kl_to_reference(model, reference, tokenizer, tickets: Sequence[Mapping[str, Any]], replies: Sequence[str]) -> float:
+    """KL(model || reference) per reply, in nats: the mean of log p_model - log p_reference over
+    replies that `model` itself sampled (temperature 1), the Monte Carlo estimate RL trainers log."""
+    conversations = [reply_messages(t, r) for t, r in zip(tickets, replies)]
+    policy = answer_logprobs(model, tokenizer, conversations)
+    ref = answer_logprobs(reference, tokenizer, conversations)
+    return sum(p - q for p, q in zip(policy, ref)) / len(conversations)
+
+
+def win_rate(replies: Sequence[str], baseline_replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> float:
+    """Share of tickets where the rubric scores `replies` above `baseline_replies` (a tie counts half)."""
+    wins = 0.0
+    for reply, baseline, ticket in zip(replies, baseline_replies, tickets, strict=True):
+        a, b = score_reply(reply, ticket).score, score_reply(baseline, ticket).score
+        wins += 1.0 if a > b else 0.5 if a == b else 0.0
+    return wins / len(tickets)

@@ -70,3 +70,32 @@ def ensure_processed_data() -> Path:
     ensure_built(processed_data_dir() / "test.jsonl", "01_data_preparation", "The processed support data",
                  "1 minute")
     return processed_data_dir()
+
+
+# What later notebooks reuse from earlier ones: name -> (producing notebook, path in its run folder,
+# what it is, roughly how long the producer takes on a laptop CPU).
+CHECKPOINTS: dict[str, tuple[str, str, str, str]] = {
+    "sft": ("02_supervised_fine_tuning", "model", "The supervised fine-tuned model", "5 minutes"),
+    "lora_r8": ("03_lora_and_peft", "adapters/lora_r8", "The rank-8 LoRA adapter", "4 minutes"),
+    "reward_model": ("04_rlhf", "reward_model", "The reward model", "4 minutes"),
+    "rl": ("04_rlhf", "model", "The RL-tuned policy", "4 minutes"),
+    "dpo": ("05_dpo", "model", "The DPO-tuned model", "4 minutes"),
+}
+
+
+def checkpoint_dir(name: str) -> Path:
+    """Where the checkpoint `name` (a key of `CHECKPOINTS`) is saved by the notebook that makes it."""
+    if name not in CHECKPOINTS:
+        raise KeyError(f"Unknown checkpoint {name!r}: the course makes {sorted(CHECKPOINTS)}")
+    producer, relative, _, _ = CHECKPOINTS[name]
+    return runs_dir() / producer / relative
+
+
+def ensure_checkpoint(name: str) -> Path:
+    """The folder of checkpoint `name` (`sft`, `lora_r8`, `reward_model`, `rl`, `dpo`), made by running
+    its notebook first if it is not there yet (a model folder counts once its config is saved)."""
+    folder = checkpoint_dir(name)
+    producer, _, what, minutes = CHECKPOINTS[name]
+    marker = "adapter_config.json" if name == "lora_r8" else "config.json"
+    ensure_built(folder / marker, producer, what, minutes)
+    return folder
