@@ -22,14 +22,26 @@ def _format(value: float) -> str:
     return f"{value:.3g}" if abs(value) >= 1 else f"{value:.3f}"
 
 
-def results_table(results: dict) -> list[str]:
-    """A Markdown table of one notebook's metrics: one row per variant, one column per metric."""
+def _cell(values: dict, name: str) -> str:
+    """One metric, with its confidence interval when the notebook measured one."""
+    if name not in values:
+        return ""
+    low, high = values.get(f"{name}_ci_low"), values.get(f"{name}_ci_high")
+    interval = f" [{_format(low)}, {_format(high)}]" if low is not None and high is not None else ""
+    return _format(values[name]) + interval
+
+
+def results_table(results: dict, columns: list[str] | None = None) -> list[str]:
+    """A Markdown table of one notebook's metrics: one row per variant, one column per metric
+    (`columns`, or every metric), a metric's `_ci_low`/`_ci_high` shown beside it in brackets."""
     metrics = results.get("metrics", {})
-    columns = sorted({name for values in metrics.values() for name in values})
+    if columns is None:
+        columns = sorted({name for values in metrics.values() for name in values
+                          if not name.endswith(("_ci_low", "_ci_high"))})
     lines = ["| variant | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for variant, values in metrics.items():
-        cells = [_format(values[c]) if c in values else "" for c in columns]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+        if any(c in values for c in columns):
+            lines.append(f"| {variant} | " + " | ".join(_cell(values, c) for c in columns) + " |")
     return lines
 
 
