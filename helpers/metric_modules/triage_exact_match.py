@@ -1,0 +1,27 @@
+"""Share of answers with all five triage fields right."""
+
+import datasets
+import evaluate
+
+from helpers.metrics import score_triage
+from helpers.metric_modules._references import triage_references
+
+_DESCRIPTION = """Share of answers with all five triage fields right.
+
+Predictions are a model's raw triage outputs; references are the labels, each a JSON object as a string
+(`helpers.tasks.triage_target`). The number is `helpers.metrics.score_triage`'s, in 0..1.
+"""
+
+
+class TriageExactMatch(evaluate.Metric):
+    """`exact_match` of triage answers, as `helpers.metrics.score_triage` computes it."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
+            features=datasets.Features({"predictions": datasets.Value("string"),
+                                        "references": datasets.Value("string")}))
+
+    def _compute(self, predictions, references):
+        scores = score_triage(predictions, triage_references(references))
+        return {"exact_match": scores["exact_match"]}
