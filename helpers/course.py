@@ -45,10 +45,34 @@ def results_table(results: dict, columns: list[str] | None = None) -> list[str]:
     return lines
 
 
+# What the report shows first: (notebook, heading, columns of its table, its figure).
+HEADLINES = (
+    ("06_evaluation", "Every model and baseline on held-out data, with 95% bootstrap intervals",
+     ["json_valid", "field_accuracy", "exact_match", "rubric_score"], "scores.png"),
+    ("07_forgetting", "Learning against forgetting",
+     ["task_gain", "probe_accuracy", "probe_accuracy_lost", "general_ppl"], "learning_vs_forgetting.png"),
+)
+
+
+def headline_section() -> list[str]:
+    """The evaluation table and the forgetting plot, for the notebooks that have run."""
+    lines: list[str] = []
+    for stem, heading, columns, figure in HEADLINES:
+        results_path = runs_dir() / stem / "results.json"
+        if not results_path.exists():
+            continue
+        lines += [f"## {heading}", "", *results_table(json.loads(results_path.read_text()), columns), ""]
+        if (runs_dir() / stem / figure).exists():
+            lines += [f"![{Path(figure).stem}]({stem}/{figure})", ""]
+    return lines
+
+
 def write_report(wall_times: dict[str, float] | None = None) -> Path:
-    """Write `runs/REPORT.md`: for each notebook, its profile, wall time, metrics table and figures."""
+    """Write `runs/REPORT.md`: the headline tables and plots (`HEADLINES`), then for each notebook its
+    profile, wall time, metrics table and figures."""
     out = runs_dir() / "REPORT.md"
     lines = ["# Course report", "", "Each notebook's measured results (`runs/<notebook>/results.json`).", ""]
+    lines += headline_section()
     for stem in course_notebooks():
         results_path = runs_dir() / stem / "results.json"
         lines.append(f"## {stem}")
