@@ -1,0 +1,97 @@
+"""Notebook 05 aligns the SFT model with DPO on the house-style pairs: the main DPO model (DPO with an
+SFT term on the chosen replies) must raise the rubric score over SFT's by a clear margin with triage
+kept, the logged margins must grow, the held-out pairs must be ranked, and the beta sweep, plain DPO,
+the KTO variant and DPO with LoRA must each have learned something. Every model is judged on the same
+held-out prompts, notebook 04's RL policy included."""
+
+import json
+
+import pytest
+
+from helpers.rubric import RUBRIC_ITEMS
+from helpers.runtime import runs_dir
+
+pytestmark = pytest.mark.notebook
+
+STEM = "05_dpo"
+MODELS = ("sft", "rl", "dpo_plain", "dpo", "dpo_beta0.5", "kto", "dpo_lora")
+TRAINED = ("dpo_plain", "dpo", "dpo_beta0.5", "kto", "dpo_lora")
+
+
+@pytest.fixture(scope="module")
+def results(run_notebook):
+    run_notebook("04_rlhf")  # the RL policy compared here is notebook 04's
+    return run_notebook(STEM)
+
+
+@pytest.fixture(scope="module")
+def metrics(results):
+    return results["metrics"]
+
+
+def test_every_model_was_judged_the_same_way(metrics):
+    for name in MODELS:
+        m = metrics[name]
+        for key in ("rubric_score", "rubric_score_greedy", "win_rate", "kl", "json_valid", "field_accuracy",
+                    *(f"rubric_{item}" for item in RUBRIC_ITEMS)):
+            assert key in m, f"{name} lacks {key}"
+            if key != "kl":
+                assert 0 <= m[key] <= 1, f"{name}.{key} = {m[key]}"
+    assert metrics["sft"]["kl"] == 0 and metrics["sft"]["win_rate"] == 0.5
+    for name in TRAINED:
+        assert metrics[name]["train_seconds"] > 0
+        assert metrics[name]["kl"] > 0.01, f"{name} did not move from the SFT model"
+
+
+def test_dpo_raises_the_rubric_score_over_sft(metrics):
+    sft, dpo = metrics["sft"], metrics["dpo"]
+    assert dpo["rubric_score"] > sft["rubric_score"] + 0.03
+    assert dpo["win_rate"] > 0.55
+    assert dpo["rubric_score_greedy"] > sft["rubric_score_greedy"] - 0.05  # greedy replies were decent already
+
+
+def test_dpo_keeps_triage(metrics):
+    sft, dpo = metrics["sft"], metrics["dpo"]
+    assert dpo["json_valid"] >= 0.9 * sft["json_valid"]
+    assert dpo["field_accuracy"] >= 0.9 * sft["field_accuracy"]
+
+
+def test_margins_grow_and_generalise(results, metrics):
+    for name in TRAINED:
+        m = metrics[name]
+        assert m["reward_margin"] > m["first_reward_margin"], name
+    dpo = metrics["dpo"]
+    assert dpo["reward_margin"] > 0.5 and dpo["reward_accuracy"] > 0.7
+    assert dpo["eval_reward_accuracy"] > 0.7 and dpo["eval_reward_margin"] > 0  # held-out pairs are ranked too
+
+
+def test_the_sft_term_keeps_the_chosen_replies_likely(metrics):
+    plain, dpo = metrics["dpo_plain"], metrics["dpo"]
+    assert plain["sft_weight"] == 0 and dpo["sft_weight"] > 0
+    assert dpo["chosen_reward"] > plain["chosen_reward"]
+    assert dpo["kl"] < plain["kl"]
+    assert dpo["rubric_score"] > plain["rubric_score"]
+
+
+def test_higher_beta_stays_closer_to_the_reference(metrics):
+    assert metrics["dpo_beta0.5"]["beta"] > metrics["dpo"]["beta"]
+    assert metrics["dpo_beta0.5"]["kl"] < metrics["dpo"]["kl"]
+
+
+def test_the_variant_and_lora_learned_something(metrics):
+    sft = metrics["sft"]["rubric_score"]
+    assert metrics["kto"]["eval_reward_margin"] > 0
+    assert metrics["kto"]["rubric_score"] > sft
+    assert metrics["dpo_lora"]["rubric_score"] > sft
+    assert metrics["dpo_lora"]["eval_reward_accuracy"] > 0.6
+    assert 0 < metrics["dpo_lora"]["trainable_fraction"] < 0.1
+
+
+def test_saved_files(results):
+    out = runs_dir() / STEM
+    assert (out / "model" / "model.safetensors").exists() and (out / "model" / "tokenizer.json").exists()
+    for plot in ("rewards_dpo_plain.png", "rewards_dpo.png", "beta_sweep.png", "rewards_kto.png", "comparison.png"):
+        assert (out / plot).stat().st_size > 10_000, plot
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["hyperparameters"]["steps"] > 0 and manifest["seed"] == 0
+    assert results["details"]["targets"]["triage_retained"] > 0
