@@ -1,0 +1,115 @@
+"""Notebook 07 measures forgetting: full fine-tuning must lose a clear share of the base model's
+general probes, the lower learning rate must halve that loss while keeping 90% of the task gain, LoRA
+must forget less than full fine-tuning (at the end and at a comparable task loss), the course's earlier
+models must be checked, and the over-steps curves must be recorded."""
+
+import json
+
+import pytest
+
+from helpers.runtime import runs_dir
+
+pytestmark = pytest.mark.notebook
+
+STEM = "07_forgetting"
+TRAINED = ("full", "lora_r2", "lora_r8", "lower_lr", "replay", "early_stop")
+EARLIER = ("sft", "rl", "dpo")
+KEYS = ("probe_accuracy", "general_ppl", "probe_accuracy_lost", "task_gain", "answer_loss", "json_valid")
+
+
+@pytest.fixture(scope="module")
+def results(run_notebook):
+    return run_notebook(STEM)
+
+
+@pytest.fixture(scope="module")
+def metrics(results):
+    return results["metrics"]
+
+
+def test_every_model_is_measured(metrics):
+    for name in ("base", *TRAINED, *EARLIER):
+        for key in KEYS:
+            assert key in metrics[name], f"{name} lacks {key}"
+        assert 0 <= metrics[name]["probe_accuracy"] <= 1 and 0 <= metrics[name]["probe_accuracy_lost"] <= 1
+        assert metrics[name]["general_ppl"] >= 1
+
+
+def test_the_base_model_knows_its_world(metrics):
+    base = metrics["base"]
+    assert base["probe_accuracy"] > 0.5 and base["general_ppl"] < 5
+    assert base["answer_loss"] > 5  # it has never seen a triage answer or a house-style reply
+
+
+def test_full_fine_tuning_learns_and_forgets(metrics):
+    full, base = metrics["full"], metrics["base"]
+    assert full["task_gain"] > 0.5 * base["answer_loss"]
+    assert full["probe_accuracy_lost"] > 0.5  # a clear share of what the base knew is gone
+    assert full["general_ppl"] > 5 * base["general_ppl"]
+
+
+def test_the_lower_learning_rate_meets_the_target(results, metrics):
+    full, lower = metrics["full"], metrics["lower_lr"]
+    assert lower["probe_accuracy_lost"] <= 0.5 * full["probe_accuracy_lost"]
+    assert lower["task_gain"] >= 0.9 * full["task_gain"]
+    assert results["details"]["target_met"] and results["details"]["mitigations"]["lower_lr"]["meets_target"]
+    best = results["details"]["best_mitigation"]
+    assert results["details"]["mitigations"][best]["meets_target"]
+
+
+def test_lora_forgets_less_than_full_fine_tuning(results, metrics):
+    full = metrics["full"]
+    for name in ("lora_r2", "lora_r8"):
+        assert metrics[name]["probe_accuracy_lost"] < full["probe_accuracy_lost"] - 0.2, name
+        assert metrics[name]["general_ppl"] < 0.5 * full["general_ppl"], name
+        assert metrics[name]["task_gain"] > 0.3 * full["task_gain"], name  # it did learn the task
+        assert metrics[name]["trainable_fraction"] < 0.1
+    comparable = results["details"]["comparable_task_loss"]
+    assert comparable["full_answer_loss"] <= comparable["lora_answer_loss"]
+    assert comparable["lora_probe_accuracy"] > comparable["full_probe_accuracy"] + 0.1
+
+
+def test_replay_mixes_general_text_and_keeps_more_than_full(results, metrics):
+    mix = results["details"]["replay_mix"]
+    assert mix["share_of_rows"] == pytest.approx(0.25, abs=0.01)
+    assert mix["share_of_trained_tokens"] > mix["share_of_rows"]  # general rows train on every token
+    assert metrics["replay"]["probe_accuracy_lost"] < metrics["full"]["probe_accuracy_lost"] - 0.1
+    assert metrics["replay"]["general_ppl"] < 0.2 * metrics["full"]["general_ppl"]
+    assert metrics["replay"]["task_gain"] > 0.8 * metrics["full"]["task_gain"]
+
+
+def test_early_stopping_ran_with_evaluations(metrics, results):
+    steps = json.loads((runs_dir() / STEM / "manifest.json").read_text())["hyperparameters"]["steps"]
+    assert 0 < metrics["early_stop"]["steps_trained"] <= steps
+    assert metrics["full"]["steps_trained"] == steps
+    assert metrics["early_stop"]["task_gain"] > 0.5 * metrics["full"]["task_gain"]
+
+
+def test_the_course_models_forgot(metrics):
+    for name in EARLIER:
+        assert metrics[name]["probe_accuracy_lost"] > 0.5, name
+        assert metrics[name]["general_ppl"] > 10 * metrics["base"]["general_ppl"], name
+        assert metrics[name]["task_gain"] > 0, name
+
+
+def test_curves_are_recorded(results, metrics):
+    curves = results["details"]["curves"]
+    for name in ("full", "lora_r8"):
+        curve = curves[name]
+        assert curve["step"][0] == 0 and len(curve["step"]) >= 4
+        assert curve["step"] == sorted(curve["step"]) and curve["step"][-1] == metrics[name]["steps_trained"]
+        assert len(curve["probe_accuracy"]) == len(curve["answer_loss"]) == len(curve["step"])
+        assert curve["probe_accuracy"][0] > 0.5  # the base model, before the first step
+        assert curve["answer_loss"][-1] < 0.7 * curve["answer_loss"][0]
+    assert curves["full"]["probe_accuracy"][-1] < 0.5 * curves["full"]["probe_accuracy"][0]
+    assert curves["lora_r8"]["probe_accuracy"][-1] > curves["full"]["probe_accuracy"][-1]
+
+
+def test_saved_files(results):
+    out = runs_dir() / STEM
+    for plot in ("learning_vs_forgetting.png", "forgetting_over_steps.png"):
+        assert (out / plot).stat().st_size > 10_000
+    assert (out / "lm_eval_tasks" / "kit_probes.yaml").exists()
+    assert results["details"]["lm_eval"].startswith("skipped")  # not a requirement of the kit
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["hyperparameters"]["replay_share"] == 0.25
