@@ -1,0 +1,87 @@
+"""Notebook 04 trains a reward model on preference pairs and aligns the SFT model with GRPO against it:
+the reward model must rank held-out pairs right and see the flaws RL has to fix, GRPO with a KL penalty
+must raise the reward model's score with a bounded KL while keeping triage (its target, a clear rise of the
+held-out rubric score, is not reached in the cpu profile: an expected failure below), and the run without
+the penalty must drift far from the SFT model and gain reward while the held-out judge's score falls."""
+
+import pytest
+
+from helpers.notebooks import checkpoint_dir
+
+pytestmark = pytest.mark.notebook
+
+STEM = "04_rlhf"
+
+
+@pytest.fixture(scope="module")
+def results(run_notebook):
+    return run_notebook(STEM)
+
+
+@pytest.fixture(scope="module")
+def metrics(results):
+    return results["metrics"]
+
+
+def test_every_variant_was_measured(metrics):
+    for name in ("sft", "grpo", "grpo_no_kl"):
+        for key in ("rubric_score", "reward", "kl", "win_rate", "rubric_one_next_step", "rubric_acknowledges_problem"):
+            assert key in metrics[name], f"{name} lacks {key}"
+        assert 0 <= metrics[name]["rubric_score"] <= 1 and 0 <= metrics[name]["win_rate"] <= 1
+    for name in ("sft", "grpo"):
+        for key in ("rubric_score_greedy", "field_accuracy", "json_valid"):
+            assert key in metrics[name], f"{name} lacks {key}"
+    assert metrics["sft"]["kl"] == 0 and metrics["sft"]["win_rate"] == 0.5  # against itself
+    assert metrics["grpo"]["train_seconds"] > 0 and metrics["grpo_no_kl"]["train_seconds"] > 0
+
+
+def test_reward_model_ranks_held_out_pairs(results, metrics):
+    rm = metrics["reward_model"]
+    assert rm["pairs_dropped"] == 0 and results["details"]["pairs_dropped"] == 0
+    assert rm["accuracy"] >= 0.9  # the target, reached in the cpu profile (chance is 0.5)
+    assert rm["mean_chosen_reward"] > rm["mean_rejected_reward"] + 1.0
+    # the flaws the SFT model's replies have, which RL must be steered away from
+    assert rm["accuracy_one_next_step"] >= 0.85 and rm["accuracy_acknowledges_problem"] >= 0.8
+    edited = results["details"]["edited_replies"]
+    good = edited["the good reply"]
+    assert sum(edited[k] < good for k in ("+ blame", "+ forbidden promise", "much longer", "no next step")) >= 3
+
+
+def test_grpo_with_kl_penalty_optimises_the_reward_with_bounded_kl(metrics):
+    sft, rl, hack = metrics["sft"], metrics["grpo"], metrics["grpo_no_kl"]
+    assert rl["reward"] > sft["reward"] + 0.5  # it optimised the reward model's score
+    assert 0 < rl["kl"] < 10  # nats per reply: the penalty kept it near the SFT model
+    # the penalty limits the damage: the judge sees the penalised policy close to SFT, far above the hacked one
+    assert rl["rubric_score"] >= sft["rubric_score"] - 0.06
+    assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] - 0.05
+    assert rl["rubric_score"] > hack["rubric_score"] + 0.1
+
+
+@pytest.mark.xfail(reason="target not reached in the cpu profile: with the kit's tiny model, this reward model and "
+                          "30 GRPO steps, the penalised policy's held-out rubric score does not rise over the SFT "
+                          "model's (the notebook prints the measured figures)", strict=False)
+def test_grpo_raises_the_held_out_rubric_over_sft(metrics):
+    sft, rl = metrics["sft"], metrics["grpo"]
+    assert rl["rubric_score"] >= sft["rubric_score"] + 0.03
+    assert rl["win_rate"] > 0.5
+
+
+def test_triage_is_retained(metrics):
+    sft, rl = metrics["sft"], metrics["grpo"]
+    assert rl["field_accuracy"] >= 0.95 * sft["field_accuracy"]
+    assert rl["json_valid"] >= 0.95 * sft["json_valid"]
+
+
+def test_without_the_penalty_the_policy_drifts_and_the_judge_disagrees(metrics):
+    sft, rl, hack = metrics["sft"], metrics["grpo"], metrics["grpo_no_kl"]
+    assert hack["kl"] > 2 * rl["kl"]
+    assert hack["reward"] > sft["reward"]  # the reward model likes it ...
+    assert hack["rubric_score"] < sft["rubric_score"] - 0.1  # ... the held-out judge does not: reward hacking
+    assert hack["win_rate"] < 0.4
+
+
+def test_checkpoints_are_saved_where_later_notebooks_look(results):
+    for name in ("reward_model", "rl"):
+        folder = checkpoint_dir(name)
+        assert (folder / "config.json").exists() and (folder / "model.safetensors").exists(), folder
+        assert (folder / "tokenizer.json").exists() or (folder / "tokenizer_config.json").exists()
