@@ -151,9 +151,9 @@ def replay_dataset(task_rows: Sequence[Mapping[str, list[int]]], general_rows: S
         raise ValueError("a replay share above 0 needs general rows")
     rng = random.Random(seed)
     general = [general_rows[rng.randrange(len(general_rows))] for _ in range(n_general)]
-    mixed = [dict(r, source="task") for r in task_rows] + [dict(r, source="general") for r in general]
+    mixed = [dict(row) for row in (*task_rows, *general)]
     rng.shuffle(mixed)
-    return Dataset.from_list(mixed).remove_columns("source") if mixed else Dataset.from_list(mixed)
+    return Dataset.from_list(mixed)
 
 
 class ForgettingCallback(TrainerCallback):
@@ -241,15 +241,16 @@ def lm_eval_available() -> bool:
     return importlib.util.find_spec("lm_eval") is not None
 
 
-def run_lm_eval(model_path: str | Path, tasks: Sequence[str], include_path: str | Path | None = None,
-                device: str = "cpu", limit: int | None = None, timeout: int = 1800) -> dict[str, Any] | None:
+def run_lm_eval(model_path: str | Path, tasks: Sequence[str], output_dir: str | Path,
+                include_path: str | Path | None = None, device: str = "cpu", limit: int | None = None,
+                timeout: int = 1800) -> dict[str, Any] | None:
     """Run lm-evaluation-harness on a saved model (`--model hf`) for `tasks` (standard benchmarks,
-    which need the Hub, or local tasks found under `include_path`); returns its parsed results, or
-    None, with a printed reason, when `lm_eval` is not installed."""
+    which need the Hub, or local tasks found under `include_path`), writing under `output_dir`;
+    returns its parsed results, or None, with a printed reason, when `lm_eval` is not installed."""
     if not lm_eval_available():
         print("lm-evaluation-harness is not installed (pip install lm-eval): skipping the standard evaluation.")
         return None
-    out = Path(model_path).resolve().parent / "lm_eval"
+    out = Path(output_dir).resolve()
     command = [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={model_path}",
                "--tasks", ",".join(tasks), "--device", device, "--output_path", str(out)]
     if include_path:

@@ -169,5 +169,5 @@ def test_lm_eval_task_file(tmp_path):
 
 @pytest.mark.skipif(lm_eval_available(), reason="lm-evaluation-harness is installed here")
 def test_lm_eval_is_skipped_with_a_message_when_missing(capsys, tmp_path):
-    assert run_lm_eval(tmp_path, ["kit_probes"]) is None
+    assert run_lm_eval(tmp_path, ["kit_probes"], tmp_path / "lm_eval") is None
     assert "not installed" in capsys.readouterr().out

@@ -72,7 +72,7 @@ def test_lora_forgets_less_than_full_fine_tuning(results, metrics):
 def test_replay_mixes_general_text_and_keeps_more_than_full(results, metrics):
     mix = results["details"]["replay_mix"]
     assert mix["share_of_rows"] == pytest.approx(0.25, abs=0.01)
-    assert mix["share_of_trained_tokens"] > mix["share_of_rows"]  # general rows train on every token
+    assert 0.05 < mix["share_of_trained_tokens"] < 0.95  # general rows are in the loss, not only in the data
     assert metrics["replay"]["probe_accuracy_lost"] < metrics["full"]["probe_accuracy_lost"] - 0.1
     assert metrics["replay"]["general_ppl"] < 0.2 * metrics["full"]["general_ppl"]
     assert metrics["replay"]["task_gain"] > 0.8 * metrics["full"]["task_gain"]
