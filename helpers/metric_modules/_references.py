@@ -1,4 +1,6 @@
-"""Decoding the string references the kit's `evaluate` modules take (JSON objects as strings)."""
+"""What the kit's `evaluate` modules share: their inputs (strings), decoding their references (JSON
+objects as strings), and triage scoring. Each module keeps its own `evaluate.Metric` subclass, as
+`evaluate.load` instantiates the class a module file defines."""
 
 from __future__ import annotations
 
@@ -31,3 +33,22 @@ def triage_references(references: Sequence[str]) -> list[dict[str, Any]]:
         if missing:
             raise ValueError(f"reference {number} lacks the triage field(s) {missing}")
     return labels
+
+
+def string_pair_info(description: str) -> Any:
+    """The `evaluate.MetricInfo` of a kit metric: string predictions scored against string references."""
+    import datasets
+    import evaluate
+
+    return evaluate.MetricInfo(
+        description=description, citation="", inputs_description=description,
+        features=datasets.Features({"predictions": datasets.Value("string"),
+                                    "references": datasets.Value("string")}))
+
+
+def triage_scores(predictions: Sequence[str], references: Sequence[str], names: Sequence[str]) -> dict[str, float]:
+    """The scores `names` of `helpers.metrics.score_triage` for raw outputs against JSON-string labels."""
+    from helpers.metrics import score_triage
+
+    scores = score_triage(predictions, triage_references(references))
+    return {name: scores[name] for name in names}

@@ -1,10 +1,9 @@
 """Mean accuracy over the five triage fields, and each field's accuracy (an answer that is not JSON is wrong everywhere)."""
 
-import datasets
 import evaluate
 
-from helpers.metrics import score_triage
-from helpers.metric_modules._references import triage_references
+from helpers.metric_modules._references import string_pair_info, triage_scores
+from helpers.tasks import TRIAGE_FIELDS
 
 _DESCRIPTION = """Mean accuracy over the five triage fields, and each field's accuracy (an answer that is not JSON is wrong everywhere).
 
@@ -17,11 +16,8 @@ class FieldAccuracy(evaluate.Metric):
     """`field_accuracy` of triage answers, as `helpers.metrics.score_triage` computes it."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pair_info(_DESCRIPTION)
 
     def _compute(self, predictions, references):
-        scores = score_triage(predictions, triage_references(references))
-        return {key: value for key, value in scores.items() if key.endswith("_accuracy")}
+        names = ("field_accuracy", *(f"{field}_accuracy" for field in TRIAGE_FIELDS))
+        return triage_scores(predictions, references, names)

@@ -1,10 +1,8 @@
 """Share of answers that are one JSON object."""
 
-import datasets
 import evaluate
 
-from helpers.metrics import score_triage
-from helpers.metric_modules._references import triage_references
+from helpers.metric_modules._references import string_pair_info, triage_scores
 
 _DESCRIPTION = """Share of answers that are one JSON object.
 
@@ -17,11 +15,7 @@ class JsonValidity(evaluate.Metric):
     """`json_valid` of triage answers, as `helpers.metrics.score_triage` computes it."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pair_info(_DESCRIPTION)
 
     def _compute(self, predictions, references):
-        scores = score_triage(predictions, triage_references(references))
-        return {"json_valid": scores["json_valid"]}
+        return triage_scores(predictions, references, ("json_valid",))

@@ -1,10 +1,9 @@
 """The house-style rubric score of replies, and each rubric item's pass rate."""
 
-import datasets
 import evaluate
 
 from helpers.evaluation import reply_scores
-from helpers.metric_modules._references import json_references
+from helpers.metric_modules._references import json_references, string_pair_info
 
 _DESCRIPTION = """The house-style rubric (`helpers.rubric`) on replies: `rubric_score`, the mean share of
 applicable items passed, and `rubric_<item>`, each item's pass rate where it applies.
@@ -19,10 +18,7 @@ class RubricScore(evaluate.Metric):
     """The rule-based rubric judge as an `evaluate` metric."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pair_info(_DESCRIPTION)
 
     def _compute(self, predictions, references):
         if not predictions:

@@ -1,10 +1,8 @@
 """Share of answers that follow the triage schema: exactly its keys, allowed labels, an order id or null."""
 
-import datasets
 import evaluate
 
-from helpers.metrics import score_triage
-from helpers.metric_modules._references import triage_references
+from helpers.metric_modules._references import string_pair_info, triage_scores
 
 _DESCRIPTION = """Share of answers that follow the triage schema: exactly its keys, allowed labels, an order id or null.
 
@@ -17,11 +15,7 @@ class SchemaValidity(evaluate.Metric):
     """`schema_valid` of triage answers, as `helpers.metrics.score_triage` computes it."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pair_info(_DESCRIPTION)
 
     def _compute(self, predictions, references):
-        scores = score_triage(predictions, triage_references(references))
-        return {"schema_valid": scores["schema_valid"]}
+        return triage_scores(predictions, references, ("schema_valid",))

@@ -1,10 +1,8 @@
 """Share of answers with all five triage fields right."""
 
-import datasets
 import evaluate
 
-from helpers.metrics import score_triage
-from helpers.metric_modules._references import triage_references
+from helpers.metric_modules._references import string_pair_info, triage_scores
 
 _DESCRIPTION = """Share of answers with all five triage fields right.
 
@@ -17,11 +15,7 @@ class TriageExactMatch(evaluate.Metric):
     """`exact_match` of triage answers, as `helpers.metrics.score_triage` computes it."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description=_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}))
+        return string_pair_info(_DESCRIPTION)
 
     def _compute(self, predictions, references):
-        scores = score_triage(predictions, triage_references(references))
-        return {"exact_match": scores["exact_match"]}
+        return triage_scores(predictions, references, ("exact_match",))
