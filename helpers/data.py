@@ -524,6 +524,22 @@ def triage_conversations(records: Sequence[Mapping[str, Any]]) -> list[list[dict
     return [record["messages"] for record in to_chat(records)]
 
 
+def reply_demonstrations(path: str | Path, validation_fraction: float = 0.1
+                         ) -> tuple[list[list[dict[str, str]]], list[list[dict[str, str]]]]:
+    """The reply demonstrations of a JSONL file (a ticket with its `reply`) as chats, split into
+    training and validation (the first `validation_fraction` of the rows).
+
+    Every demonstration is kept, the ones that break a rubric item too: they are the desk's logged
+    replies, and SFT learns their flaws with them, which preference tuning then has to undo."""
+    records = load_records(path)
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record.get("reply"), str) or not record["reply"].strip():
+            raise DataError(str(path), number, "a demonstration needs a non-empty 'reply'")
+    cut = max(1, int(len(records) * validation_fraction))
+    chats = [reply_messages(r, r["reply"]) for r in records]
+    return chats[cut:], chats[:cut]
+
+
 def _as_messages(value: Any, role: str) -> list[dict[str, str]] | None:
     """A prompt or an answer as chat messages: a string becomes one message with `role`."""
     if isinstance(value, str) and value.strip():

@@ -419,3 +419,19 @@ def test_three_way_split_and_triage_conversations():
     chats = triage_conversations(splits["test"])
     assert chats[0][0] == {"role": "system", "content": TRIAGE_SYSTEM}
     assert chats[0][-1]["role"] == "assistant" and '"product": "kettle"' in chats[0][-1]["content"]
+
+
+def test_reply_demonstrations_keep_every_reply_and_name_a_row_without_one(tmp_path):
+    from helpers.data import DataError, reply_demonstrations
+
+    train, validation = reply_demonstrations(SUPPORT / "replies.jsonl")
+    rows = [json.loads(line) for line in (SUPPORT / "replies.jsonl").read_text().splitlines()]
+    assert len(train) + len(validation) == len(rows) and len(validation) == len(rows) // 10
+    assert validation[0][-1] == {"role": "assistant", "content": rows[0]["reply"]}
+    assert any(r["rubric_score"] < 1 for r in rows)  # the flawed ones are kept, not filtered
+
+    path = tmp_path / "replies.jsonl"
+    path.write_text(json.dumps({**ticket(1, "kettle broke"), "reply": "Dear Ana, ..."}) + "\n"
+                    + json.dumps(ticket(2, "lid is missing")) + "\n")
+    with pytest.raises(DataError, match=r"replies.jsonl, line 2: .*reply"):
+        reply_demonstrations(path)
