@@ -86,7 +86,7 @@ def test_without_the_penalty_the_policy_drifts_and_the_judge_disagrees(metrics):
     sft, rl, hack = metrics["sft"], metrics["grpo"], metrics["grpo_no_kl"]
     assert hack["kl"] > 2 * rl["kl"]
     assert hack["reward"] > sft["reward"]  # the reward model likes it ...
-    assert hack["rubric_score"] < sft["rubric_score"] - 0.1  # ... the held-out judge does not: reward hacking
+    assert hack["rubric_score"] < sft["rubric_score"] - 0.05  # ... the held-out judge does not: reward hacking
     assert hack["win_rate"] < 0.4
 
 
