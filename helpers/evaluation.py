@@ -23,6 +23,7 @@ from helpers.tasks import reply_messages, triage_messages
 TRIAGE_MAX_TOKENS = 96  # a triage answer is about 60 tokens; room for a model that rambles
 REPLY_MAX_TOKENS = 96  # a house-style reply is about 50 tokens; a longer one fails `concise` anyway
 REPLY_TEMPERATURE = 1.0  # replies are judged as sampled: what the policy does, what RL and DPO change
+GENERATION_BATCH = 64  # prompts generated together: on a CPU, fewer and fuller batches are far faster
 
 
 @torch.no_grad()
@@ -73,29 +74,34 @@ def _left_padding(tokenizer):
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
+def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = GENERATION_BATCH,
              add_bos: bool = True, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """Continuations of raw-text prompts, in batches, stopping at the model's stop tokens: greedy
     with `temperature=0`, otherwise sampled from the full distribution at that temperature (no top-k
     or top-p), seeded with `seed` so that the same call gives the same text.
 
+    Prompts are batched by length (outputs come back in the order given): rows of a batch then need
+    little padding, and a small model generates about twice as fast in batches of 64 as of 16.
     For chat models, build prompts with `tokenizer.apply_chat_template(..., tokenize=False,
     add_generation_prompt=True)` (its text already starts with bos: pass `add_bos=False`).
     """
     model.eval()
-    outputs: list[str] = []
     bos = tokenizer.bos_token if add_bos and tokenizer.bos_token else ""
+    texts = [bos + p for p in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(tokenizer(texts[i], add_special_tokens=False)["input_ids"]))
+    outputs: list[str] = [""] * len(texts)
     sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
-    batches = range(0, len(prompts), batch_size)
+    batches = range(0, len(texts), batch_size)
     with _left_padding(tokenizer):
         for start in tqdm(batches, desc="generating", disable=not progress or len(batches) < 2):
-            texts = [bos + p for p in prompts[start:start + batch_size]]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            rows = order[start:start + batch_size]
+            enc = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True,
+                            add_special_tokens=False).to(model.device)
             out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
-            new_tokens = out[:, enc["input_ids"].shape[1]:]
-            outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            for i, text in zip(rows, tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)):
+                outputs[i] = text
     torch.random.set_rng_state(generator_state)  # sampling here leaves the caller's random stream alone
     return outputs
 
@@ -119,7 +125,7 @@ def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_
 
 
 def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
-                  batch_size: int = 32, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
+                  batch_size: int = GENERATION_BATCH, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """The model's next assistant turn for each conversation (its last message is the user's),
     batched; greedy by default, sampled with `temperature > 0` (seeded): the same settings for
     every model compared."""
@@ -172,7 +178,7 @@ def answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[s
     return [logprob for logprob, _ in _answer_logprobs(model, tokenizer, conversations, batch_size)]
 
 
-def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = 32,
+def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,
                     progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Triage scores (`helpers.metrics.score_triage`) of `model` on labelled tickets, with its raw
     outputs: one greedy answer per ticket to the same prompt every notebook uses."""
@@ -197,7 +203,7 @@ def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -
 
 
 def evaluate_replies(model, tokenizer, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
-                     seed: int = 0, batch_size: int = 32, progress: bool = True) -> tuple[dict[str, float], list[str]]:
+                     seed: int = 0, batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Rubric scores (`reply_scores`) of `model`'s replies to tickets, with the replies: one per
     ticket, sampled at `temperature` with `seed` (greedy at 0), the same for every model compared."""
     replies = chat_generate(model, tokenizer, [reply_messages(t) for t in tickets], max_new_tokens=REPLY_MAX_TOKENS,
