@@ -88,7 +88,8 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     model.eval()
     bos = tokenizer.bos_token if add_bos and tokenizer.bos_token else ""
     texts = [bos + p for p in prompts]
-    order = sorted(range(len(texts)), key=lambda i: len(tokenizer(texts[i], add_special_tokens=False)["input_ids"]))
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
     outputs: list[str] = [""] * len(texts)
     sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
     generator_state = torch.random.get_rng_state()
@@ -100,7 +101,8 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
             enc = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(model.device)
             out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
-            for i, text in zip(rows, tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)):
+            new_tokens = out[:, enc["input_ids"].shape[1]:]
+            for i, text in zip(rows, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
                 outputs[i] = text
     torch.random.set_rng_state(generator_state)  # sampling here leaves the caller's random stream alone
     return outputs
