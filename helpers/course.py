@@ -2,6 +2,7 @@
 
     python -m helpers.course                 # every notebook, in order, then runs/REPORT.md
     python -m helpers.course --only 00 01    # some notebooks
+    python -m helpers.course --parallel      # in two lanes side by side (see PLAN); the test suite does this
     python -m helpers.course --report-only   # rebuild the report from existing results
 """
 
@@ -9,11 +10,85 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from helpers.notebooks import course_notebooks, executed_dir, execute_notebook
-from helpers.runtime import runs_dir
+from helpers.runtime import REPO_ROOT, runs_dir
+
+# How `--parallel` (and the test suite) runs the course: stage after stage, the lanes of a stage side by
+# side, each lane's notebooks in order, each notebook in a process with an equal share of the CPU cores.
+# 00-02 each need the one before, so they run alone with every core. After 02, two lanes of one core
+# each on a 2-core machine: on these small models two single-threaded processes get through about 1.5x
+# the work of one process with two threads. The lanes are balanced by measured times; a notebook that
+# needs a checkpoint the other lane is still making waits for it (see `helpers.notebooks.ensure_built`).
+PLAN: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("00_foundation_model", "01_data_preparation", "02_supervised_fine_tuning"),),
+    (("04_rlhf", "07_forgetting"), ("03_lora_and_peft", "05_dpo", "06_evaluation")),
+)
+
+
+def planned_stages(stems: list[str]) -> list[list[list[str]]]:
+    """`PLAN` restricted to `stems` (empty lanes and stages dropped); notebooks that `PLAN` does not
+    name run last, one after another."""
+    planned = {stem for stage in PLAN for lane in stage for stem in lane}
+    stages = [[[s for s in lane if s in stems] for lane in stage] for stage in PLAN]
+    stages.append([[s for s in stems if s not in planned]])
+    return [[lane for lane in stage if lane] for stage in stages if any(stage)]
+
+
+def run_in_lanes(stems: list[str], profile: str = "auto", log_dir: Path | None = None,
+                 on_done: Callable[[str, float | Exception], None] | None = None) -> dict[str, float]:
+    """Execute `stems` as `planned_stages` says, each notebook in its own process with
+    `cpu_count // lanes` threads and its output in `log_dir/<stem>.log` (default `runs/logs`).
+    `on_done(stem, seconds or error)` is called as each notebook ends. After a failure no further
+    notebook starts; the first error is raised once the running ones have ended."""
+    log_dir = log_dir or runs_dir() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    wall_times: dict[str, float] = {}
+    failures: list[Exception] = []
+
+    def run_lane(lane: list[str], threads: int) -> None:
+        for stem in lane:
+            if failures:
+                outcome: float | Exception = RuntimeError(f"{stem} not run: an earlier notebook failed")
+            else:
+                outcome = _run_in_process(stem, profile, threads, log_dir / f"{stem}.log")
+            if isinstance(outcome, Exception):
+                failures.append(outcome)
+            else:
+                wall_times[stem] = outcome
+            if on_done:
+                on_done(stem, outcome)
+
+    for stage in planned_stages(stems):
+        threads = max(1, (os.cpu_count() or 1) // len(stage))
+        workers = [threading.Thread(target=run_lane, args=(lane, threads), daemon=True) for lane in stage]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    if failures:
+        raise failures[0]
+    return wall_times
+
+
+def _run_in_process(stem: str, profile: str, threads: int, log: Path) -> float | Exception:
+    """Execute one notebook with `python -m helpers.notebooks` limited to `threads` CPU threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    start = time.time()
+    with log.open("w") as out:
+        code = subprocess.call([sys.executable, "-m", "helpers.notebooks", stem, "--profile", profile],
+                               cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if code:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-40:])
+        return RuntimeError(f"notebooks/{stem}.ipynb failed (exit {code}); the end of {log}:\n{tail}")
+    return time.time() - start
 
 
 def _format(value: float) -> str:
@@ -95,13 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     """Execute the chosen notebooks in order (stopping at the first failure), then write the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", help="notebook numbers or stems to run (default: all)")
+    parser.add_argument("--parallel", action="store_true", help="run in lanes side by side (see PLAN)")
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report")
     options = parser.parse_args(argv)
     stems = course_notebooks()
     if options.only:
         stems = [s for s in stems if any(s.startswith(prefix) for prefix in options.only)]
     wall_times: dict[str, float] = {}
-    if not options.report_only:
+    if options.parallel and not options.report_only:
+        print(f"Running in lanes; each notebook's output goes to {runs_dir() / 'logs'}", flush=True)
+        wall_times = run_in_lanes(stems, on_done=lambda stem, outcome: print(
+            f"{stem}: {outcome:.0f} s" if isinstance(outcome, float) else f"{stem}: FAILED", flush=True))
+    elif not options.report_only:
         for stem in stems:
             print(f"\n=== {stem} ===", flush=True)
             wall_times[stem] = execute_notebook(stem)

@@ -1,12 +1,21 @@
 """Running the course notebooks headless with papermill, and building a notebook's missing
 prerequisites (the base model, the processed data) by running the notebook that makes them.
+
+    python -m helpers.notebooks 04_rlhf --profile cpu   # execute one notebook headless
+
+A notebook runs under a lock of its own (`runs/.locks/<stem>.lock`): a notebook in another process that
+needs what it makes waits for it instead of building it a second time.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from helpers.runtime import NOTEBOOKS_DIR, runs_dir
 
@@ -24,6 +33,11 @@ def executed_dir() -> Path:
 def execute_notebook(stem: str, parameters: dict[str, Any] | None = None, progress: bool = True) -> float:
     """Execute `notebooks/<stem>.ipynb` top to bottom in a fresh kernel, save the executed copy
     under `runs/executed/`, and return the wall time in seconds. Raises if a cell fails."""
+    with notebook_lock(stem):
+        return _execute(stem, parameters, progress)
+
+
+def _execute(stem: str, parameters: dict[str, Any] | None, progress: bool) -> float:
     import papermill
 
     source = NOTEBOOKS_DIR / f"{stem}.ipynb"
@@ -36,16 +50,38 @@ def execute_notebook(stem: str, parameters: dict[str, Any] | None = None, progre
     return time.time() - start
 
 
+def notebook_lock(stem: str) -> FileLock:
+    """The lock held while `notebooks/<stem>.ipynb` runs, shared by every process on this runs folder."""
+    folder = runs_dir() / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / f"{stem}.lock")
+
+
 def ensure_built(path: Path, producer: str, what: str, minutes: str) -> Path:
     """Return `path`; if it does not exist yet, build it first by running the producing notebook,
-    visibly (a message and papermill's progress bar), so that any notebook can be opened first."""
-    if not path.exists():
-        print(f"{what} not found at {path}.\nBuilding it now by running notebooks/{producer}.ipynb "
-              f"(about {minutes} on a laptop CPU); later runs reuse it.")
-        seconds = execute_notebook(producer)
+    visibly (a message and papermill's progress bar), so that any notebook can be opened first.
+    If another process is running that notebook already, wait for it instead."""
+    if path.exists():
+        return path
+    lock = notebook_lock(producer)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"{what} not found at {path}: notebooks/{producer}.ipynb is running in another process. "
+              "Waiting for it to finish ...", flush=True)
+        start = time.time()
+        lock.acquire()
+        print(f"... done after {time.time() - start:.0f} s.", flush=True)
+    try:
         if not path.exists():
-            raise RuntimeError(f"notebooks/{producer}.ipynb ran but did not produce {path}.")
-        print(f"Built {what} in {seconds:.0f} s.")
+            print(f"{what} not found at {path}.\nBuilding it now by running notebooks/{producer}.ipynb "
+                  f"(about {minutes} on a laptop CPU); later runs reuse it.", flush=True)
+            seconds = _execute(producer, None, progress=True)
+            if not path.exists():
+                raise RuntimeError(f"notebooks/{producer}.ipynb ran but did not produce {path}.")
+            print(f"Built {what} in {seconds:.0f} s.")
+    finally:
+        lock.release()
     return path
 
 
@@ -99,3 +135,18 @@ def ensure_checkpoint(name: str) -> Path:
     marker = "adapter_config.json" if name == "lora_r8" else "config.json"
     ensure_built(folder / marker, producer, what, minutes)
     return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Execute one notebook headless (its prerequisites are built if missing) and print its wall time."""
+    parser = argparse.ArgumentParser(description="Execute one course notebook headless with papermill.")
+    parser.add_argument("stem", help="the notebook, e.g. 04_rlhf", choices=course_notebooks())
+    parser.add_argument("--profile", default="auto", choices=("auto", "cpu", "gpu"))
+    options = parser.parse_args(argv)
+    seconds = execute_notebook(options.stem, parameters={"PROFILE": options.profile}, progress=False)
+    print(f"{options.stem}: {seconds:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

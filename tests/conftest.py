@@ -1,10 +1,11 @@
-"""Shared fixtures: every test session writes its runs to a fresh folder, and a notebook is
-executed with papermill at most once per session, whichever test asks for it first."""
+"""Shared fixtures: every test session writes its runs to a fresh folder, and the notebooks that the
+collected tests check are executed with papermill once per session, in the background from the start."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ import pytest
 # Set before any helper or notebook kernel starts: kernels inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests first: they run while the notebooks execute in the background."""
+    items.sort(key=lambda item: item.get_closest_marker("notebook") is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,24 +36,51 @@ def session_runs_dir(tmp_path_factory) -> Path:
         os.environ["RUNS_DIR"] = previous
 
 
-_executed: dict[str, Path] = {}
+@pytest.fixture(scope="session", autouse=True)
+def notebook_runs(session_runs_dir, request) -> dict[str, threading.Event]:
+    """As the session starts, begin executing (in the `cpu` profile) every notebook that a collected test
+    checks, in the lanes of `helpers.course.PLAN`, in the background: the unit tests run meanwhile.
+    With KIT_TEST_REUSE_RUNS=1 (and KIT_TEST_RUNS_DIR), a notebook whose results are already there is
+    not run again: to re-check assertions quickly."""
+    from helpers.course import run_in_lanes
+
+    stems = sorted({item.module.STEM for item in request.session.items if item.get_closest_marker("notebook")})
+    if os.environ.get("KIT_TEST_REUSE_RUNS") == "1":
+        stems = [s for s in stems if not (session_runs_dir / s / "results.json").exists()]
+    finished = {stem: threading.Event() for stem in stems}
+
+    def record(stem: str, outcome: float | Exception) -> None:
+        _outcomes[stem] = outcome
+        finished[stem].set()
+
+    def run() -> None:
+        try:
+            run_in_lanes(stems, profile="cpu", on_done=record)
+        except Exception:  # each notebook's own outcome is already recorded
+            pass
+        finally:
+            for event in finished.values():
+                event.set()
+
+    if stems:
+        threading.Thread(target=run, daemon=True).start()
+    return finished
+
+
+_outcomes: dict[str, float | Exception] = {}
 
 
 @pytest.fixture(scope="session")
-def run_notebook(session_runs_dir):
-    """`run_notebook(stem)` executes `notebooks/<stem>.ipynb` (once per session) in the `cpu`
-    profile and returns its parsed results.json. With KIT_TEST_REUSE_RUNS=1 (and KIT_TEST_RUNS_DIR),
-    a notebook whose results are already there is not run again: to re-check assertions quickly."""
-    from helpers.notebooks import execute_notebook
-
-    reuse = os.environ.get("KIT_TEST_REUSE_RUNS") == "1"
+def run_notebook(notebook_runs, session_runs_dir):
+    """`run_notebook(stem)` waits for `notebooks/<stem>.ipynb` to have run this session and returns
+    its parsed results.json; it fails with the end of the notebook's log if the notebook failed."""
 
     def run(stem: str) -> dict:
-        if reuse and (session_runs_dir / stem / "results.json").exists():
-            _executed.setdefault(stem, session_runs_dir / stem)
-        if stem not in _executed:
-            execute_notebook(stem, parameters={"PROFILE": "cpu"}, progress=False)
-            _executed[stem] = session_runs_dir / stem
-        return json.loads((_executed[stem] / "results.json").read_text())
+        if stem in notebook_runs:
+            notebook_runs[stem].wait()
+        outcome = _outcomes.get(stem)
+        if isinstance(outcome, Exception):
+            pytest.fail(str(outcome), pytrace=False)
+        return json.loads((session_runs_dir / stem / "results.json").read_text())
 
     return run

@@ -11,10 +11,12 @@ from helpers.runtime import runs_dir
 
 pytestmark = pytest.mark.notebook
 
+STEM = "00_foundation_model"
+
 
 @pytest.fixture(scope="module")
 def results(run_notebook):
-    return run_notebook("00_foundation_model")
+    return run_notebook(STEM)
 
 
 def test_perplexity_far_below_count_baselines(results):

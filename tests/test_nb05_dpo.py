@@ -20,7 +20,6 @@ TRAINED = ("dpo_plain", "dpo", "dpo_beta0.5", "kto", "dpo_lora")
 
 @pytest.fixture(scope="module")
 def results(run_notebook):
-    run_notebook("04_rlhf")  # the RL policy compared here is notebook 04's
     return run_notebook(STEM)
 
 
