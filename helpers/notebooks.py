@@ -32,7 +32,8 @@ def executed_dir() -> Path:
 
 def execute_notebook(stem: str, parameters: dict[str, Any] | None = None, progress: bool = True) -> float:
     """Execute `notebooks/<stem>.ipynb` top to bottom in a fresh kernel, save the executed copy
-    under `runs/executed/`, and return the wall time in seconds. Raises if a cell fails."""
+    under `runs/executed/`, and return the wall time in seconds. Raises if a cell fails. It runs
+    under the notebook's lock, so that another process that needs what it makes waits for it."""
     with notebook_lock(stem):
         return _execute(stem, parameters, progress)
 

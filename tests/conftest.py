@@ -36,6 +36,10 @@ def session_runs_dir(tmp_path_factory) -> Path:
         os.environ["RUNS_DIR"] = previous
 
 
+# How each notebook run of this session ended: its wall time in seconds, or its error.
+_outcomes: dict[str, float | Exception] = {}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def notebook_runs(session_runs_dir, request) -> dict[str, threading.Event]:
     """As the session starts, begin executing (in the `cpu` profile) every notebook that a collected test
@@ -65,9 +69,6 @@ def notebook_runs(session_runs_dir, request) -> dict[str, threading.Event]:
     if stems:
         threading.Thread(target=run, daemon=True).start()
     return finished
-
-
-_outcomes: dict[str, float | Exception] = {}
 
 
 @pytest.fixture(scope="session")
