@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from helpers.runtime import NOTEBOOKS_DIR, runs_dir
+from helpers.runtime import NOTEBOOKS_DIR, PROFILES, runs_dir
 
 
 def course_notebooks() -> list[str]:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     """Execute one notebook headless (its prerequisites are built if missing) and print its wall time."""
     parser = argparse.ArgumentParser(description="Execute one course notebook headless with papermill.")
     parser.add_argument("stem", help="the notebook, e.g. 04_rlhf", choices=course_notebooks())
-    parser.add_argument("--profile", default="auto", choices=("auto", "cpu", "gpu"))
+    parser.add_argument("--profile", default="auto", choices=("auto", *PROFILES))
     options = parser.parse_args(argv)
     seconds = execute_notebook(options.stem, parameters={"PROFILE": options.profile}, progress=False)
     print(f"{options.stem}: {seconds:.0f} s", flush=True)

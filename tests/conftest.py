@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -36,26 +37,25 @@ def session_runs_dir(tmp_path_factory) -> Path:
         os.environ["RUNS_DIR"] = previous
 
 
-# How each notebook run of this session ended: its wall time in seconds, or its error.
-_outcomes: dict[str, float | Exception] = {}
-
-
 @pytest.fixture(scope="session", autouse=True)
-def notebook_runs(session_runs_dir, request) -> dict[str, threading.Event]:
+def notebook_runs(session_runs_dir, request) -> dict[str, Future]:
     """As the session starts, begin executing (in the `cpu` profile) every notebook that a collected test
     checks, in the lanes of `helpers.course.PLAN`, in the background: the unit tests run meanwhile.
-    With KIT_TEST_REUSE_RUNS=1 (and KIT_TEST_RUNS_DIR), a notebook whose results are already there is
-    not run again: to re-check assertions quickly."""
+    Each notebook's future ends with its wall time, or its error. With KIT_TEST_REUSE_RUNS=1 (and
+    KIT_TEST_RUNS_DIR), a notebook whose results are already there is not run again: to re-check
+    assertions quickly."""
     from helpers.course import run_in_lanes
 
     stems = sorted({item.module.STEM for item in request.session.items if item.get_closest_marker("notebook")})
     if os.environ.get("KIT_TEST_REUSE_RUNS") == "1":
         stems = [s for s in stems if not (session_runs_dir / s / "results.json").exists()]
-    finished = {stem: threading.Event() for stem in stems}
+    futures: dict[str, Future] = {stem: Future() for stem in stems}
 
     def record(stem: str, outcome: float | Exception) -> None:
-        _outcomes[stem] = outcome
-        finished[stem].set()
+        if isinstance(outcome, Exception):
+            futures[stem].set_exception(outcome)
+        else:
+            futures[stem].set_result(outcome)
 
     def run() -> None:
         try:
@@ -63,12 +63,13 @@ def notebook_runs(session_runs_dir, request) -> dict[str, threading.Event]:
         except Exception:  # each notebook's own outcome is already recorded
             pass
         finally:
-            for event in finished.values():
-                event.set()
+            for stem, future in futures.items():
+                if not future.done():
+                    future.set_exception(RuntimeError(f"{stem} was not run"))
 
     if stems:
         threading.Thread(target=run, daemon=True).start()
-    return finished
+    return futures
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +78,8 @@ def run_notebook(notebook_runs, session_runs_dir):
     its parsed results.json; it fails with the end of the notebook's log if the notebook failed."""
 
     def run(stem: str) -> dict:
-        if stem in notebook_runs:
-            notebook_runs[stem].wait()
-        outcome = _outcomes.get(stem)
-        if isinstance(outcome, Exception):
-            pytest.fail(str(outcome), pytrace=False)
+        if stem in notebook_runs and notebook_runs[stem].exception():
+            pytest.fail(str(notebook_runs[stem].exception()), pytrace=False)
         return json.loads((session_runs_dir / stem / "results.json").read_text())
 
     return run

@@ -93,11 +93,11 @@ def test_generation_is_batched_greedy_and_deterministic(tokenizer, model):
     assert first == second and len(first) == 2
 
 
-
 def test_generation_batches_by_length_and_answers_in_the_given_order(tokenizer, model):
     prompts = ["Dear shop, my kettle arrived with a broken lid and", "The capital", "Once upon a time there"]
     one_by_one = [generate(model, tokenizer, [p], max_new_tokens=5, progress=False)[0] for p in prompts]
     assert generate(model, tokenizer, prompts, max_new_tokens=5, batch_size=2, progress=False) == one_by_one
+
 
 def test_probe_accuracy_scores_first_word(tokenizer, model):
     accuracy, rows = probe_accuracy(model, tokenizer, [{"prompt": "The capital of Tarvel is", "answer": "Velora"}],
