@@ -85,9 +85,30 @@ def current_rss_mb() -> float:
         return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
+def _reset_peak_rss() -> bool:
+    """Set the kernel's record of this process's peak resident memory to the current value
+    (Linux 4.0 and later); False where that cannot be done."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float:
+    """The kernel's record of this process's peak resident memory in MB (`VmHWM`, Linux)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**10
+    raise OSError("no VmHWM line in /proc/self/status")
+
+
 class PeakMemory:
-    """Peak memory while a block runs, in MB: GPU memory allocated by torch on CUDA, otherwise the
-    process's resident memory, sampled every `interval` seconds in a background thread.
+    """Peak memory while a block runs, in MB: GPU memory allocated by torch on CUDA; otherwise
+    the process's resident memory, from the kernel's exact high-water mark on Linux, or sampled
+    every `interval` seconds in a background thread where that mark cannot be reset.
     `added_mb` is the peak less what was in use on entry: what the block itself needed.
 
         with PeakMemory() as memory:
@@ -102,6 +123,7 @@ class PeakMemory:
         self._stop = None
         self._thread = None
         self._cuda = False
+        self._kernel_mark = False
 
     def __enter__(self) -> "PeakMemory":
         import threading
@@ -114,9 +136,12 @@ class PeakMemory:
             self.start_mb = torch.cuda.memory_allocated() / 2**20
             return self
         self.start_mb = self.peak_mb = current_rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        # A sampling thread misses short peaks when the machine is busy; the kernel's mark does not.
+        self._kernel_mark = _reset_peak_rss()
+        if not self._kernel_mark:
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
         return self
 
     def _sample(self) -> None:
@@ -128,6 +153,9 @@ class PeakMemory:
             import torch
 
             self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            return
+        if self._kernel_mark:
+            self.peak_mb = max(self.peak_mb, _peak_rss_mb())
             return
         self._stop.set()
         self._thread.join()
