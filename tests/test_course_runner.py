@@ -51,7 +51,7 @@ def test_a_missing_prerequisite_being_made_elsewhere_is_awaited_not_rebuilt(tmp_
     maker = subprocess.Popen([sys.executable, "-c", (
         "import sys, time, filelock, pathlib\n"
         f"with filelock.FileLock({lock_file!r}):\n"
-        "    print('locked', flush=True); time.sleep(1.5)\n"
+        "    print('locked', flush=True); time.sleep(5)  # long enough for a busy machine to start waiting\n"
         f"    pathlib.Path({str(target)!r}).write_text('made')\n")], stdout=subprocess.PIPE, text=True)
     assert maker.stdout.readline().strip() == "locked"
     monkeypatch.setattr(notebooks, "_execute", lambda *a, **k: pytest.fail("built a second time"))
