@@ -105,29 +105,32 @@ def test_short_sft_run_lowers_the_loss_and_keeps_the_best_checkpoint(tmp_path, t
     assert stats["train_seconds"] > 0 and stats["train_memory_mb"] >= 0
 
 
-def test_peak_memory_sees_a_short_allocation():
-    import numpy as np
+def _fresh_block(megabytes: int):
+    """Memory the process did not have before, written to so that it is resident: an anonymous
+    mapping (an allocator could hand back freed memory that is still resident)."""
+    import mmap
 
+    block = mmap.mmap(-1, megabytes * 2**20)
+    block.write(b"\1" * len(block))
+    return block
+
+
+def test_peak_memory_sees_a_short_allocation():
     with PeakMemory() as memory:
-        block = np.ones(64 * 2**20 // 8)  # 64 MB, freed before any sampler could look
-        block += 1
-        del block
+        _fresh_block(64).close()  # gone before any sampler could look
     assert memory.added_mb > 32 and memory.peak_mb >= memory.start_mb
 
 
 def test_peak_memory_samples_where_the_kernel_mark_cannot_be_reset(monkeypatch):
     import time
 
-    import numpy as np
-
     import helpers.runtime
 
     monkeypatch.setattr(helpers.runtime, "_reset_peak_rss", lambda: False)
     with PeakMemory(interval=0.01) as memory:
-        block = np.ones(64 * 2**20 // 8)
-        block += 1
+        block = _fresh_block(64)
         deadline = time.monotonic() + 10  # the sampler may be slow to run on a busy machine
         while memory.added_mb <= 32 and time.monotonic() < deadline:
             time.sleep(0.01)
-        del block
+        block.close()
     assert memory._thread is not None and memory.added_mb > 32
