@@ -110,6 +110,7 @@ class PeakMemory:
     the process's resident memory, from the kernel's exact high-water mark on Linux, or sampled
     every `interval` seconds in a background thread where that mark cannot be reset.
     `added_mb` is the peak less what was in use on entry: what the block itself needed.
+    Do not nest them: the mark is the whole process's, and an inner block resets it.
 
         with PeakMemory() as memory:
             trainer.train()
@@ -136,7 +137,7 @@ class PeakMemory:
             self.start_mb = torch.cuda.memory_allocated() / 2**20
             return self
         self.start_mb = self.peak_mb = current_rss_mb()
-        # A sampling thread misses short peaks when the machine is busy; the kernel's mark does not.
+        # A sampler misses peaks shorter than its interval (longer ones on a busy machine); the mark does not.
         self._kernel_mark = _reset_peak_rss()
         if not self._kernel_mark:
             self._stop = threading.Event()
