@@ -9,7 +9,12 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
+from helpers.runtime import REPO_ROOT
 from helpers.tokenization import END_OF_TURN
+
+# The kit's foundation model, pre-trained once by `scripts/pretrain_base.py` and committed: every
+# notebook's default MODEL, loaded like any Hub model.
+SHIPPED_BASE = REPO_ROOT / "models" / "loom-base-4m"
 
 # Sizes of the kit's own foundation model: `cpu` pre-trains in about two minutes on two cores,
 # `gpu` is the same design, bigger, for a card.

@@ -1,5 +1,5 @@
 """Running the course notebooks headless with papermill, and building a notebook's missing
-prerequisites (the base model, the processed data) by running the notebook that makes them.
+prerequisites (the processed data, a fine-tuned checkpoint) by running the notebook that makes them.
 
     python -m helpers.notebooks 04_rlhf --profile cpu   # execute one notebook headless
 
@@ -84,17 +84,6 @@ def ensure_built(path: Path, producer: str, what: str, minutes: str) -> Path:
     finally:
         lock.release()
     return path
-
-
-def base_model_dir() -> Path:
-    """Where notebook 00 saves the kit's own foundation model."""
-    return runs_dir() / "00_foundation_model" / "model"
-
-
-def ensure_base_model() -> Path:
-    """The kit's foundation model folder, pre-trained by notebook 00 if it is not there yet."""
-    ensure_built(base_model_dir() / "model.safetensors", "00_foundation_model", "The kit's base model", "3 minutes")
-    return base_model_dir()
 
 
 def processed_data_dir() -> Path:

@@ -1,4 +1,5 @@
-"""Benchmark the kit on this machine: pre-training throughput, and each notebook's wall time.
+"""Benchmark the kit on this machine: pre-training throughput (bf16 autocast against fp32 where the
+processor has native bf16), and each notebook's wall time.
 
     python scripts/benchmark.py                 # throughput, then every notebook
     python scripts/benchmark.py --skip-notebooks
@@ -21,30 +22,39 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported
 
 
 def pretraining_throughput(steps: int, batch_size: int, block_size: int, repeats: int) -> dict[str, float]:
-    """Tokens per second of the notebook-00 pre-training path (Trainer, no evaluation), median of runs."""
+    """Tokens per second of the kit's pre-training path (the shipped base's tokenizer and design, the
+    document stream, the Trainer, no evaluation), median of runs, in the precision the kit picks for
+    this machine and, where that is bf16 autocast, in fp32 too: their ratio is measured in one run."""
     from transformers import DataCollatorForLanguageModeling, Trainer
 
-    from helpers.modeling import build_model, count_parameters
-    from helpers.pretraining import pack_documents, pretraining_arguments, split_documents
-    from helpers.runtime import DATA_DIR
-    from helpers.tokenization import train_tokenizer
+    from helpers.modeling import SHIPPED_BASE, build_model, count_parameters, load_model_and_tokenizer
+    from helpers.pretraining import StreamedBlocks, pretraining_arguments
+    from helpers.synth.stream import document_stream
 
-    documents = split_documents((DATA_DIR / "general" / "corpus_train.txt").read_text(encoding="utf-8"))
-    tokenizer = train_tokenizer(documents)
-    blocks = pack_documents(documents, tokenizer, block_size)
-    rates = []
+    _, tokenizer = load_model_and_tokenizer(SHIPPED_BASE)
+    blocks = StreamedBlocks(lambda: document_stream(seed=0), tokenizer, block_size)
+    precisions = {"bf16": True, "fp32": False}
+    rates: dict[str, list[float]] = {}
     for repeat in range(repeats):
-        model = build_model(tokenizer, seed=repeat)
-        with tempfile.TemporaryDirectory() as out:
-            args = pretraining_arguments(out, steps, batch_size=batch_size, eval_steps=steps)
-            args.eval_strategy, args.save_strategy, args.disable_tqdm = "no", "no", True
-            trainer = Trainer(model=model, args=args, train_dataset=blocks,
-                              data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
-            start = time.perf_counter()
-            trainer.train()
-            rates.append(steps * batch_size * block_size / (time.perf_counter() - start))
-    return {"parameters": count_parameters(model), "tokens_per_second_median": statistics.median(rates),
-            "tokens_per_second_runs": rates, "seconds_per_step": batch_size * block_size / statistics.median(rates)}
+        for name, bf16 in precisions.items():  # alternated, so drift in the machine's load favours neither
+            with tempfile.TemporaryDirectory() as out:
+                args = pretraining_arguments(out, steps, batch_size=batch_size, eval_steps=steps)
+                if args.bf16 != bf16 and bf16:
+                    continue  # this machine has no native bf16: fp32 only
+                args.bf16 = bf16
+                args.eval_strategy, args.save_strategy, args.disable_tqdm = "no", "no", True
+                model = build_model(tokenizer, seed=repeat)
+                trainer = Trainer(model=model, args=args, train_dataset=blocks,
+                                  data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+                start = time.perf_counter()
+                trainer.train()
+                rates.setdefault(name, []).append(steps * batch_size * block_size / (time.perf_counter() - start))
+    medians = {name: statistics.median(runs) for name, runs in rates.items()}
+    report = {"parameters": count_parameters(model), "tokens_per_second_median": medians,
+              "tokens_per_second_runs": rates}
+    if len(medians) == 2:
+        report["bf16_over_fp32"] = medians["bf16"] / medians["fp32"]
+    return report
 
 
 def notebook_times() -> dict[str, float]:
@@ -72,8 +82,10 @@ def main() -> None:
     report = {"cpu_count": os.cpu_count(), "libraries": library_versions(),
               "pretraining": pretraining_throughput(options.steps, options.batch_size, options.block_size,
                                                     options.repeats)}
-    print(f"pre-training: {report['pretraining']['tokens_per_second_median']:,.0f} tokens/s "
-          f"({report['pretraining']['seconds_per_step']:.3f} s per step of {options.batch_size}x{options.block_size})")
+    for name, rate in report["pretraining"]["tokens_per_second_median"].items():
+        print(f"pre-training, {name}: {rate:,.0f} tokens/s in steps of {options.batch_size}x{options.block_size}")
+    if "bf16_over_fp32" in report["pretraining"]:
+        print(f"bf16 autocast over fp32: {report['pretraining']['bf16_over_fp32']:.2f}x")
     if not options.skip_notebooks:
         report["notebook_seconds"] = notebook_times()
         for stem, seconds in report["notebook_seconds"].items():

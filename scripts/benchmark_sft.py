@@ -138,12 +138,13 @@ def main() -> None:
     transformers.utils.logging.disable_progress_bar()
 
     from helpers.data import load_conversations
-    from helpers.notebooks import ensure_base_model, ensure_processed_data
+    from helpers.modeling import SHIPPED_BASE
+    from helpers.notebooks import ensure_processed_data
     from helpers.results import library_versions
     from helpers.runtime import runs_dir
     from helpers.training import chat_dataset
 
-    model_path = Path(options.model) if options.model else ensure_base_model()
+    model_path = Path(options.model) if options.model else SHIPPED_BASE
     conversations = chat_dataset(load_conversations(ensure_processed_data() / "train.jsonl"))
     total = options.warmup + options.steps
     runs: dict[str, list[dict[str, float]]] = {"kit": [], "plain": [], "packed": []}
