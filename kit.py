@@ -3,6 +3,7 @@
     python kit.py course   # install what is missing, run every notebook headless, write runs/REPORT.md
     python kit.py test     # install what is missing, run the test suite (notebooks included)
     python kit.py lab      # install what is missing, open the notebooks in JupyterLab
+    python kit.py pretrain # pre-train the shipped base model again (scripts/pretrain_base.py; resumable)
 
 Inside an active virtual or conda environment the kit installs into it; otherwise it creates `.venv/`
 here. Installing is skipped when requirements.txt has not changed since the last install.
@@ -23,6 +24,7 @@ COMMANDS = {
     "course": ["-m", "helpers.course"],
     "test": ["-m", "pytest"],
     "lab": ["-m", "jupyterlab", "notebooks"],
+    "pretrain": ["scripts/pretrain_base.py"],
 }
 
 

@@ -1,5 +1,5 @@
-"""Baselines to try before fine-tuning: prompting the base model with a few solved examples
-(few-shot), and answering with the nearest training example found by BM25 (retrieval).
+"""Baselines to try before fine-tuning: the label prior (majority), prompting the base model with a few
+solved examples (few-shot), and answering with the nearest training example found by BM25 (retrieval).
 
     retriever = BM25Retriever([r["message"] for r in train])
     outputs = retrieval_triage(train, test)          # the labels of each ticket's nearest neighbour
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from helpers.evaluation import REPLY_MAX_TOKENS, TRIAGE_MAX_TOKENS, chat_generate
-from helpers.tasks import REPLY_SYSTEM, TRIAGE_SYSTEM, reply_prompt, triage_target
+from helpers.tasks import LABEL_VALUES, REPLY_SYSTEM, TRIAGE_FIELDS, TRIAGE_SYSTEM, reply_prompt, triage_target
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -51,6 +52,13 @@ class BM25Retriever:
     def nearest(self, query: str) -> int:
         """Index of the most similar text."""
         return self.top(query, 1)[0]
+
+
+def majority_triage(train_records: Sequence[Mapping[str, Any]], n: int) -> list[str]:
+    """The floor every classifier must clear, `n` times: the triage answer that gives each label field
+    its most common training label, and no order id."""
+    labels = {field: Counter(r[field] for r in train_records).most_common(1)[0][0] for field in LABEL_VALUES}
+    return [triage_target({**{f: None for f in TRIAGE_FIELDS}, **labels})] * n
 
 
 def retrieval_triage(train_records: Sequence[Mapping[str, Any]],

@@ -8,7 +8,8 @@ import torch
 from helpers.evaluation import generate, heldout_perplexity, ngram_perplexities, probe_accuracy
 from helpers.modeling import build_model, count_parameters, load_model_and_tokenizer, save_model, tiny_llama_config
 from helpers.pretraining import pack_documents, split_documents
-from helpers.runtime import detect_profile
+import helpers.runtime as runtime
+from helpers.runtime import detect_profile, precision_flags
 from helpers.tasks import triage_messages
 from helpers.tokenization import END_OF_TURN, train_tokenizer
 
@@ -110,3 +111,12 @@ def test_profile_detection():
     assert detect_profile("auto") == ("gpu" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="Unknown profile"):
         detect_profile("tpu")
+
+
+def test_precision_is_bf16_autocast_only_where_the_cpu_has_it(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("on a GPU the card decides")
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert precision_flags() == {"bf16": True, "fp16": False, "use_cpu": True}
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    assert precision_flags() == {"bf16": False, "fp16": False}

@@ -30,14 +30,19 @@ def test_base_model_cannot_triage(metrics):
     assert metrics["base"]["field_accuracy"] <= 0.1
 
 
-def test_fine_tuned_model_answers_in_the_schema(metrics):
+def test_fine_tuned_model_reads_the_ticket(metrics):
     sft = metrics["sft"]
-    assert sft["json_valid"] >= 0.95 and sft["schema_valid"] >= 0.9
-    # In the cpu budget the tiny model learns the answer format and which labels are common; reading
-    # the ticket itself takes more steps (the gpu profile has them). Valid labels drawn at random score
-    # about 0.2 per field, the most common label of each field about 0.3.
-    assert sft["field_accuracy"] >= metrics["base"]["field_accuracy"] + 0.2
-    assert sft["answer_loss"] < 0.25 * metrics["base"]["answer_loss"]
+    assert sft["json_valid"] >= 0.98 and sft["schema_valid"] >= 0.95
+    assert sft["field_accuracy"] >= 0.85 and sft["order_id_accuracy"] >= 0.95 and sft["intent_accuracy"] >= 0.85
+    assert sft["answer_loss"] < 0.1 * metrics["base"]["answer_loss"]
+
+
+def test_fine_tuned_model_beats_the_baselines_by_a_clear_margin(metrics):
+    # The label prior scores about 0.3 (no order id, each field's commonest label); BM25 retrieval about 0.55
+    # (it copies a neighbour's labels, and so never the right order id).
+    assert metrics["majority"]["field_accuracy"] < metrics["retrieval"]["field_accuracy"]
+    assert metrics["sft"]["field_accuracy"] >= metrics["retrieval"]["field_accuracy"] + 0.2
+    assert metrics["sft"]["exact_match"] >= metrics["retrieval"]["exact_match"] + 0.2
 
 
 def test_saved_model_reproduces_the_reported_scores(metrics):
@@ -50,13 +55,14 @@ def test_saved_model_reproduces_the_reported_scores(metrics):
 
 def test_both_loss_masks_learn_and_are_compared(metrics):
     for variant in ("answer_only", "all_tokens"):
-        assert metrics[variant]["answer_loss"] < 0.6 * metrics["base"]["answer_loss"]
+        assert metrics[variant]["answer_loss"] < 0.3 * metrics["base"]["answer_loss"]
+        assert metrics[variant]["json_valid"] >= 0.9
 
 
 def test_learning_rate_sweep_has_its_best_in_the_middle(metrics):
     rates = sorted(float(name[3:]) for name in metrics if name.startswith("lr_"))
-    losses = [metrics[f"lr_{rate:g}"]["answer_loss"] for rate in rates]
-    assert len(rates) == 3 and losses[1] < 0.8 * losses[0] and losses[1] < 0.8 * losses[2]
+    accuracy = [metrics[f"lr_{rate:g}"]["field_accuracy"] for rate in rates]
+    assert len(rates) == 3 and accuracy[1] >= accuracy[0] + 0.15 and accuracy[1] >= accuracy[2] + 0.15
 
 
 def test_overfitting_curve_turns_and_early_stopping_keeps_the_low_point(metrics):
@@ -67,14 +73,12 @@ def test_overfitting_curve_turns_and_early_stopping_keeps_the_low_point(metrics)
     assert metrics["overfit"]["answer_loss"] < curve["last_eval_loss"]  # the best checkpoint was kept
 
 
-def test_more_data_helps_and_label_noise_is_measured(metrics):
-    assert metrics["data_50"]["answer_loss"] > metrics["data_200"]["answer_loss"] > metrics["data_all"]["answer_loss"]
-    # 40% wrong labels, in a few dozen steps of a model that does not yet read the ticket, cost little: the
-    # measured difference has ranged from -5% to +2% of the clean run's answer loss, the noise between runs.
-    # Both runs must have learned the answer format, and the noisy run must stay close to the clean one.
-    noisy, clean = metrics["noisy_labels"]["answer_loss"], metrics["answer_only"]["answer_loss"]
-    assert noisy < 0.6 * metrics["base"]["answer_loss"]
-    assert abs(noisy / clean - 1) < 0.1
+def test_more_data_helps_and_wrong_labels_hurt(metrics):
+    sizes = [metrics[f"data_{n}"]["field_accuracy"] for n in ("20", "100", "all")]
+    assert sizes[0] + 0.05 <= sizes[1] and sizes[1] + 0.05 <= sizes[2]
+    noisy, clean = metrics["noisy_labels"], metrics["answer_only"]
+    assert noisy["json_valid"] >= 0.9  # the format is learned either way: what suffers is the labels
+    assert noisy["field_accuracy"] <= clean["field_accuracy"] - 0.05
 
 
 def test_manifest_and_plots(results):

@@ -8,6 +8,7 @@ from trl import DPOTrainer, KTOTrainer
 
 from helpers.data import preference_dataset
 from helpers.preference import dpo_config, kto_config, reward_curves, unpaired_dataset
+from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
 from helpers.tokenization import train_tokenizer
 
@@ -47,7 +48,7 @@ def tiny_model(tokenizer, path):
 
 def test_configs_run_anywhere(tmp_path):
     config = dpo_config(tmp_path, max_steps=20)
-    assert config.beta == 0.1 and not config.activation_checkpointing and not config.bf16
+    assert config.beta == 0.1 and not config.activation_checkpointing and config.bf16 == precision_flags()["bf16"]
     assert config.learning_rate == 5e-4 and config.eval_strategy == "no" and config.report_to == []
     assert config.logging_steps == 2 and config.max_length == 256
     tuned = dpo_config(tmp_path, beta=0.5, max_steps=20, eval_every=10, loss_type=["sigmoid", "sft"])
