@@ -23,14 +23,14 @@ from helpers.runtime import REPO_ROOT, runs_dir
 
 # How `--parallel` (and the test suite) runs the course: stage after stage, the lanes of a stage side by
 # side, each lane's notebooks in order, each notebook in a process with an equal share of the CPU cores.
-# 02 needs 01's data and most later notebooks need 02's model, so 01-02 come first, beside 00 (which needs
-# nothing but the shipped base). Then two lanes: on these small models two single-threaded processes get
-# through about 1.5x the work of one process with two threads. The lanes are balanced by measured times;
-# a notebook that needs a checkpoint the other lane is still making waits for it (see
-# `helpers.notebooks.ensure_built`).
+# 02 needs 01's data and most later notebooks need 02's model, so 01-02 run first, alone, with every core.
+# Then two lanes of one core each on a 2-core machine: on these small models two single-threaded processes
+# get through about 1.5x the work of one process with two threads. 00 needs nothing but the shipped base.
+# The lanes are balanced by measured times; a notebook that needs a checkpoint the other lane is still
+# making waits for it (see `helpers.notebooks.ensure_built`).
 PLAN: tuple[tuple[tuple[str, ...], ...], ...] = (
-    (("01_data_preparation", "02_supervised_fine_tuning"), ("00_foundation_model",)),
-    (("04_rlhf", "07_forgetting"), ("03_lora_and_peft", "05_dpo", "06_evaluation")),
+    (("01_data_preparation", "02_supervised_fine_tuning"),),
+    (("04_rlhf", "07_forgetting", "00_foundation_model"), ("03_lora_and_peft", "05_dpo", "06_evaluation")),
 )
 
 

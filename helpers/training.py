@@ -80,15 +80,11 @@ def show_loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str
 
 def train(trainer: Any) -> dict[str, float]:
     """Run `trainer.train()` and return `train_seconds`, `train_loss` and `train_memory_mb`, the
-    memory training needed on top of the loaded model (optimizer state, activations, gradients).
-    Afterwards the model computes in full precision again, as the saved model will."""
+    memory training needed on top of the loaded model (optimizer state, activations, gradients)."""
     with PeakMemory() as memory:
         start = time.perf_counter()
         output = trainer.train()
         seconds = time.perf_counter() - start
-    # Mixed precision wraps the model's forward in autocast; take that wrapper off, so that every model
-    # compared is scored the same way.
-    trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     return {"train_seconds": seconds, "train_loss": output.training_loss, "train_memory_mb": memory.added_mb}
 
 
