@@ -61,9 +61,6 @@ def test_grpo_with_kl_penalty_optimises_the_reward_with_bounded_kl(metrics):
     assert rl["rubric_score"] > hack["rubric_score"] + 0.05
 
 
-@pytest.mark.xfail(reason="target not reached in the cpu profile: with the kit's tiny model, this reward model and "
-                          "30 GRPO steps, the penalised policy's held-out rubric score does not rise over the SFT "
-                          "model's (the notebook prints the measured figures)", strict=False)
 def test_grpo_raises_the_held_out_rubric_over_sft(metrics):
     sft, rl = metrics["sft"], metrics["grpo"]
     assert rl["rubric_score"] >= sft["rubric_score"] + 0.03
@@ -76,8 +73,6 @@ def test_triage_is_kept(metrics):
     assert rl["json_valid"] >= 0.95 * sft["json_valid"]
 
 
-@pytest.mark.xfail(reason="on 150 tickets near the label prior, the penalised policy's field accuracy has come out "
-                          "between 85% and 100% of the SFT model's", strict=False)
 def test_triage_is_retained_within_the_target(metrics):
     assert metrics["grpo"]["field_accuracy"] >= 0.95 * metrics["sft"]["field_accuracy"]
 
