@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from helpers.runtime import REPO_ROOT, notebook_run_dir, runs_dir
+from helpers.runtime import REPO_ROOT, notebook_run_dir, precision_flags, runs_dir
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "evaluate", "tokenizers", "papermill")
 
@@ -97,6 +97,7 @@ class Run:
             "hyperparameters": self.hyperparameters,
             "seed": self.seed,
             "libraries": library_versions(),
+            "precision": precision_flags(),
             "machine": {"platform": platform.platform(), "processor": platform.machine()},
             "wall_seconds": round(time.time() - self.started, 1),
         }
