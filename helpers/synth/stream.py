@@ -5,7 +5,7 @@ Two kinds of text, as a web crawl would give a real base model:
   the general probes ask about);
 - support e-mail: a customer's message, sometimes with a header naming the sender or the order, and
   usually the first lines of an answer that reads back the customer's name, the product, the order id
-  and the problem. Reading back is what teaches a model to look at its context and copy from it.
+  and the problem, and answers the customer's tone and urgency. Reading back is what teaches a model to look at its context and copy from it.
 
 Nothing in the stream is a held-out message (triage test, preference test, reply test prompts):
 each batch of e-mail is drawn against an index of those messages. No document holds a label JSON.
@@ -45,12 +45,27 @@ PROBLEM_LINES = {
     "return_request": ("You would like to send it back.", "I can start the return."),
     "delivery_change": ("You would like to change the delivery.", "I can update the delivery."),
 }
+# How an answer acknowledges the urgency (a priority, in the desk's words) and the tone (none when neutral).
+URGENCY_LINES = {
+    "high": ("I have marked this as high priority and I am on it now.",
+             "As this is urgent, it is high priority for us.", "I know you need this quickly."),
+    "medium": ("I have given this medium priority.", "This has medium priority with us."),
+    "low": ("As there is no rush, I have marked it low priority.",
+            "You said there is no hurry, so it is low priority for now.", "Thanks for your patience."),
+}
+TONE_LINES = {
+    "negative": ("I am sorry this has been such a negative experience.", "I am sorry this has been so frustrating.",
+                 "I understand you are upset, and I am sorry."),
+    "positive": ("Thank you for the positive words.", "It is lovely to hear something so positive.",
+                 "Thank you for your kind words."),
+}
 CLOSINGS = ("We will be in touch soon.", "Thank you for your patience.", "Best wishes, the support team.")
 
 
 def support_thread(ticket: dict[str, Any], rng: random.Random) -> str:
     """One e-mail: optional headers, the customer's message, and usually the start of an answer that
-    reads back what the e-mail shows (a name only where the e-mail gives one)."""
+    reads back what the e-mail shows (a name only where the e-mail gives one) and answers its tone
+    and urgency."""
     name, order = ticket["customer_name"], ticket["order_id"]
     headers = []
     if name and rng.random() < 0.6:
@@ -63,10 +78,14 @@ def support_thread(ticket: dict[str, Any], rng: random.Random) -> str:
     first = name.split()[0] if name else None
     named = first is not None and first in email
     lines = [rng.choice(GREETINGS).format(first=first) if named else rng.choice(ANONYMOUS_GREETINGS)]
-    if ticket["product"] != "none" and rng.random() < 0.8:
+    if ticket["sentiment"] in TONE_LINES and rng.random() < 0.8:
+        lines.append(rng.choice(TONE_LINES[ticket["sentiment"]]))
+    if ticket["product"] != "none" and rng.random() < 0.9:
         lines.append(rng.choice(PRODUCT_LINES).format(product=ticket["product"].replace("_", " ")))
-    if rng.random() < 0.6:
+    if rng.random() < 0.8:
         lines.append(rng.choice(PROBLEM_LINES[ticket["intent"]]))
+    if ticket["urgency"] in URGENCY_LINES and rng.random() < 0.8:
+        lines.append(rng.choice(URGENCY_LINES[ticket["urgency"]]))
     if order:
         lines.append(rng.choice(ORDER_LINES).format(order=order))
     lines.append(rng.choice(CLOSINGS))
