@@ -21,9 +21,9 @@ def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def read_card(folder: str | Path) -> dict[str, Any]:
-    """The YAML metadata at the top of `folder/README.md`."""
-    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+def read_card(folder: str | Path, name: str = "README.md") -> dict[str, Any]:
+    """The YAML metadata at the top of `folder/README.md` (or another card file `name`)."""
+    text = (Path(folder) / name).read_text(encoding="utf-8")
     if not text.startswith("---\n"):
         raise ValueError(f"{folder}/README.md does not start with a YAML block")
     return yaml.safe_load(text.split("---\n")[1])
@@ -40,6 +40,27 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if value < 100 else f"{value:,.0f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _phases(final: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    steps = int(final["step"]) - settings.get("earlier_steps", 0)
+    phase = (f"{steps:,} steps of {settings['batch_size']} x {settings['block_size']} tokens, AdamW at "
+             f"{settings['learning_rate']:g} with {settings['warmup_steps']} warm-up steps and cosine decay to a "
+             f"tenth, weight decay 0.01, {settings['precision'].split(', then ')[-1]}, seed {settings['seed']}.")
+    if not settings.get("earlier_steps"):
+        return f"- {int(final['tokens']):,} tokens: {phase}"
+    return (f"- {int(final['tokens']):,} tokens in two phases, as real base models are trained:\n"
+            f"  - from scratch, on the stream before its answers acknowledged tone and urgency: "
+            f"{' '.join(settings['earlier_phase'].split())}\n"
+            f"  - continued on today's stream: {phase}")
+
+
+def _continue_command(settings: Mapping[str, Any]) -> str:
+    if not settings.get("earlier_steps"):
+        return ""
+    return (f" (one phase on today's stream), or continue a model as the second phase did: `python kit.py "
+            f"pretrain --init-from DIR --steps {settings['steps']} --learning-rate {settings['learning_rate']:g} "
+            f"--warmup-steps {settings['warmup_steps']} --seed {settings['seed']}`")
 
 
 def write_model_card(folder: str | Path, parameters: int, final: Mapping[str, float], log: Sequence[Mapping[str, Any]],
@@ -79,13 +100,11 @@ tokenizer = AutoTokenizer.from_pretrained("models/{folder.name}")
 
 - Data: an endless stream of fresh documents, about 60% support e-mail (a customer's message, often
   with a header naming the sender, and the start of an answer that reads back the name, the product,
-  the order id and the problem) and 40% text about the kit's small fictional world (encyclopedia
-  entries, questions, records, sums, stories, letters). No held-out support message and no label
+  the order id and the problem, and acknowledges the customer's tone and urgency) and 40% text about
+  the kit's small fictional world (encyclopedia entries, questions, records, sums, stories, letters). No held-out support message and no label
   JSON is ever in the stream.
-- {int(final['step']):,} steps of {settings['batch_size']} x {settings['block_size']} tokens: {int(final['tokens']):,} tokens,
-  AdamW at {settings['learning_rate']:g} with {settings['warmup_steps']} warm-up steps and cosine decay
-  to a tenth, weight decay 0.01, {settings['precision']}, seed {settings['seed']}.
-- {final['seconds'] / 60:.0f} minutes on {metadata['hardware']}. Reproduce with `python kit.py pretrain`.
+{_phases(final, settings)}
+- {final['seconds'] / 60:.0f} minutes on {metadata['hardware']} in all. Reproduce with `python kit.py pretrain`{_continue_command(settings)}.
 
 ## Results
 

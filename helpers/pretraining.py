@@ -10,10 +10,12 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from datasets import Dataset
-from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments
+from safetensors.torch import load_model
+from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from helpers.runtime import precision_flags
@@ -91,17 +93,21 @@ class TrainingLog(TrainerCallback):
     (name -> a function of model and tokenizer that returns a share in 0..1)."""
 
     def __init__(self, path: str | Path, tokens_per_step: int,
-                 probes: Mapping[str, Callable[..., float]] | None = None) -> None:
+                 probes: Mapping[str, Callable[..., float]] | None = None,
+                 earlier: Mapping[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.tokens_per_step = tokens_per_step
         self.probes = dict(probes or {})
-        # A resumed run goes on counting from its last logged row.
-        done = read_training_log(self.path)[-1]["seconds"] if self.path.exists() else 0.0
+        # A continued model counts on from the last row of its earlier training (`earlier`), and a
+        # resumed run from its own last logged row.
+        self.earlier = {"step": 0, "tokens": 0, "seconds": 0.0, **(earlier or {})}
+        done = read_training_log(self.path)[-1]["seconds"] if self.path.exists() else self.earlier["seconds"]
         self.started = time.time() - done
 
     def on_evaluate(self, args, state, control, metrics=None, model=None, processing_class=None, **kwargs):
         losses = [h["loss"] for h in state.log_history if "loss" in h]
-        row = {"step": state.global_step, "tokens": state.global_step * self.tokens_per_step,
+        row = {"step": self.earlier["step"] + state.global_step,
+               "tokens": self.earlier["tokens"] + state.global_step * self.tokens_per_step,
                "seconds": round(time.time() - self.started, 1),
                "train_loss": losses[-1] if losses else None, "heldout_loss": (metrics or {}).get("eval_loss")}
         was_training = model.training
@@ -128,6 +134,10 @@ def pretrain(model, tokenizer, train, heldout: Dataset, args: TrainingArguments,
                       processing_class=tokenizer, callbacks=list(callbacks),
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    if last and TrainerState.load_from_json(f"{last}/trainer_state.json").global_step >= args.max_steps:
+        # a finished run: resuming would train one step past its end
+        load_model(model, f"{last}/model.safetensors")
+        return trainer
     trainer.train(resume_from_checkpoint=last)
     return trainer
 

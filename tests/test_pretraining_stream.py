@@ -3,6 +3,7 @@ label, and packs into full blocks; a stopped run resumes and ends exactly where 
 
 import itertools
 import json
+import random
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from helpers.modeling import build_model, count_parameters
 from helpers.pretraining import (StreamedBlocks, TrainingLog, pack_documents, pretrain, pretraining_arguments,
                                  read_training_log)
 from helpers.runtime import DATA_DIR
-from helpers.synth.stream import document_stream, heldout_messages, reading_probes
+from helpers.synth.stream import TONE_LINES, URGENCY_LINES, document_stream, heldout_messages, reading_probes, support_thread
 from helpers.synth.support import MAX_SIMILARITY, ShingleIndex
 from helpers.tokenization import train_tokenizer
 
@@ -53,6 +54,18 @@ def test_no_heldout_message_and_no_label_json_is_in_the_stream(documents):
     assert '"intent"' not in text and '"sentiment"' not in text
 
 
+def test_answers_acknowledge_only_the_tone_and_urgency_the_message_shows():
+    tickets = [json.loads(line) for line in (DATA_DIR / "support" / "triage_test.jsonl").open()][:400]
+    rng, acknowledged = random.Random(0), {"urgency": 0, "sentiment": 0}
+    for ticket in tickets:
+        answer = support_thread(ticket, rng).split("\n\n")[-1]
+        for field, lines in (("urgency", URGENCY_LINES), ("sentiment", TONE_LINES)):
+            others = [line for label, group in lines.items() if label != ticket[field] for line in group]
+            assert not [line for line in others if line in answer], (ticket[field], answer)
+            acknowledged[field] += any(line in answer for line in lines.get(ticket[field], ()))
+    assert acknowledged["urgency"] > 0.5 * len(tickets) and acknowledged["sentiment"] > 0.3 * len(tickets)
+
+
 def test_reading_probes_ask_for_what_the_message_or_header_gives():
     tickets = [json.loads(line) for line in (DATA_DIR / "support" / "triage_test.jsonl").open()][:100]
     probes = reading_probes(tickets)
@@ -81,7 +94,7 @@ class StopAt(TrainerCallback):
             control.should_training_stop = True
 
 
-def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends(tmp_path, documents, tokenizer):
+def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends_and_no_later(tmp_path, documents, tokenizer):
     heldout = pack_documents(documents[-200:], tokenizer, 64)
 
     def run(out, callbacks=()):
@@ -102,3 +115,16 @@ def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends(tmp_path
     rows = read_training_log(tmp_path / "resumed" / "log.jsonl")
     assert [r["step"] for r in rows] == [3, 6] and rows[-1]["tokens"] == 6 * 4 * 64 and rows[-1]["one"] == 1.0
     assert count_parameters(resumed) == count_parameters(whole)
+    finished = run(tmp_path / "resumed")  # a finished run only loads its last checkpoint
+    for a, b in zip(whole.parameters(), finished.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [r["step"] for r in read_training_log(tmp_path / "resumed" / "log.jsonl")] == [3, 6]
+
+
+def test_a_continued_model_counts_on_from_its_earlier_log(tmp_path):
+    log = TrainingLog(tmp_path / "log.jsonl", 100, {}, earlier={"step": 50, "tokens": 5000, "seconds": 60.0})
+    state = type("State", (), {"global_step": 10, "log_history": [{"loss": 2.0}]})()
+    model = torch.nn.Linear(1, 1)
+    log.on_evaluate(None, state, None, metrics={"eval_loss": 1.5}, model=model)
+    row = read_training_log(tmp_path / "log.jsonl")[0]
+    assert (row["step"], row["tokens"], row["heldout_loss"]) == (60, 6000, 1.5) and row["seconds"] >= 60.0
