@@ -25,7 +25,7 @@ def read_card(folder: str | Path, name: str = "README.md") -> dict[str, Any]:
     """The YAML metadata at the top of `folder/README.md` (or another card file `name`)."""
     text = (Path(folder) / name).read_text(encoding="utf-8")
     if not text.startswith("---\n"):
-        raise ValueError(f"{folder}/README.md does not start with a YAML block")
+        raise ValueError(f"{Path(folder) / name} does not start with a YAML block")
     return yaml.safe_load(text.split("---\n")[1])
 
 
@@ -50,9 +50,8 @@ def _phases(final: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
     if not settings.get("earlier_steps"):
         return f"- {int(final['tokens']):,} tokens: {phase}"
     return (f"- {int(final['tokens']):,} tokens in two phases, as real base models are trained:\n"
-            f"  - from scratch, on the stream before its answers acknowledged tone and urgency: "
-            f"{' '.join(settings['earlier_phase'].split())}\n"
-            f"  - continued on today's stream: {phase}")
+            f"  - first, from scratch: {' '.join(settings['earlier_phase'].split())}\n"
+            f"  - then, continued on today's stream: {phase}")
 
 
 def _continue_command(settings: Mapping[str, Any]) -> str:
@@ -101,8 +100,8 @@ tokenizer = AutoTokenizer.from_pretrained("models/{folder.name}")
 - Data: an endless stream of fresh documents, about 60% support e-mail (a customer's message, often
   with a header naming the sender, and the start of an answer that reads back the name, the product,
   the order id and the problem, and acknowledges the customer's tone and urgency) and 40% text about
-  the kit's small fictional world (encyclopedia entries, questions, records, sums, stories, letters). No held-out support message and no label
-  JSON is ever in the stream.
+  the kit's small fictional world (encyclopedia entries, questions, records, sums, stories, letters).
+  No held-out support message and no label JSON is ever in the stream.
 {_phases(final, settings)}
 - {final['seconds'] / 60:.0f} minutes on {metadata['hardware']} in all. Reproduce with `python kit.py pretrain`{_continue_command(settings)}.
 

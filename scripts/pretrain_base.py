@@ -131,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     final = {**rows[-1], "heldout_perplexity": heldout_perplexity(model, tokenizer, heldout_docs, options.block_size),
              "bigram_perplexity": baselines["bigram"], "unigram_perplexity": baselines["unigram"]}
     precision = "bf16 autocast" if precision_flags()["bf16"] else "fp16" if precision_flags()["fp16"] else "fp32"
-    if earlier and read_card(earlier_card.parent, earlier_card.name)["precision"] != precision:
-        precision = f"{read_card(earlier_card.parent, earlier_card.name)['precision']}, then {precision}"
+    earlier_precision = read_card(earlier_card.parent, earlier_card.name)["precision"] if earlier else precision
+    if earlier_precision != precision:
+        precision = f"{earlier_precision}, then {precision}"
     settings = {**vars(options), "precision": precision, "threads": torch.get_num_threads(),
                 "earlier_steps": earlier[-1]["step"] if earlier else 0,
                 "earlier_phase": earlier_phase(earlier_card) if earlier else ""}

@@ -5,7 +5,8 @@ Two kinds of text, as a web crawl would give a real base model:
   the general probes ask about);
 - support e-mail: a customer's message, sometimes with a header naming the sender or the order, and
   usually the first lines of an answer that reads back the customer's name, the product, the order id
-  and the problem, and answers the customer's tone and urgency. Reading back is what teaches a model to look at its context and copy from it.
+  and the problem, and answers the customer's tone and urgency. Reading back is what teaches a model
+  to look at its context and copy from it.
 
 Nothing in the stream is a held-out message (triage test, preference test, reply test prompts):
 each batch of e-mail is drawn against an index of those messages. No document holds a label JSON.
