@@ -66,6 +66,18 @@ def test_answers_acknowledge_only_the_tone_and_urgency_the_message_shows():
     assert acknowledged["urgency"] > 0.5 * len(tickets) and acknowledged["sentiment"] > 0.3 * len(tickets)
 
 
+def test_the_desks_footer_quotes_the_tickets_own_codes():
+    tickets = [json.loads(line) for line in (DATA_DIR / "support" / "triage_test.jsonl").open()][:400]
+    rng, footers = random.Random(0), 0
+    for ticket in tickets:
+        _, _, answer = support_thread(ticket, rng).partition("\n\n")
+        if "\n" in answer:
+            footer = answer.split("\n")[-1]
+            assert f'"{ticket["product"]}"' in footer and f'"{ticket["urgency"]}"' in footer, (ticket, footer)
+            footers += 1
+    assert 0.3 * len(tickets) < footers < 0.6 * len(tickets)
+
+
 def test_reading_probes_ask_for_what_the_message_or_header_gives():
     tickets = [json.loads(line) for line in (DATA_DIR / "support" / "triage_test.jsonl").open()][:100]
     probes = reading_probes(tickets)

@@ -60,13 +60,16 @@ TONE_LINES = {
     "positive": ("Thank you for the positive words.", "It is lovely to hear something so positive.",
                  "Thank you for your kind words."),
 }
+# The desk's footer: the ticket's codes as its system writes them (a code is a different token from the word).
+FILED_LINES = ('Filed as product "{product}", priority "{urgency}".', 'Ticket: product "{product}", priority "{urgency}".',
+               'Logged under "{product}" with "{urgency}" priority.')
 CLOSINGS = ("We will be in touch soon.", "Thank you for your patience.", "Best wishes, the support team.")
 
 
 def support_thread(ticket: dict[str, Any], rng: random.Random) -> str:
     """One e-mail: optional headers, the customer's message, and usually the start of an answer that
-    reads back what the e-mail shows (a name only where the e-mail gives one) and answers its tone
-    and urgency."""
+    reads back what the e-mail shows (a name only where the e-mail gives one), answers its tone
+    and urgency, and may end with the desk's footer of codes."""
     name, order = ticket["customer_name"], ticket["order_id"]
     headers = []
     if name and rng.random() < 0.6:
@@ -90,7 +93,10 @@ def support_thread(ticket: dict[str, Any], rng: random.Random) -> str:
     if order:
         lines.append(rng.choice(ORDER_LINES).format(order=order))
     lines.append(rng.choice(CLOSINGS))
-    return email + "\n\n" + " ".join(lines)
+    answer = " ".join(lines)
+    if rng.random() < 0.5:
+        answer += "\n" + rng.choice(FILED_LINES).format(product=ticket["product"], urgency=ticket["urgency"])
+    return email + "\n\n" + answer
 
 
 def heldout_messages(support_dir: Path) -> list[str]:
