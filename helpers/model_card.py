@@ -99,7 +99,8 @@ tokenizer = AutoTokenizer.from_pretrained("models/{folder.name}")
 
 - Data: an endless stream of fresh documents, about 60% support e-mail (a customer's message, often
   with a header naming the sender, and the start of an answer that reads back the name, the product,
-  the order id and the problem, and acknowledges the customer's tone and urgency) and 40% text about
+  the order id and the problem, acknowledges the customer's tone and urgency, and often ends with the
+  desk's footer: the product and priority codes the ticket was filed under) and 40% text about
   the kit's small fictional world (encyclopedia entries, questions, records, sums, stories, letters).
   No held-out support message and no label JSON is ever in the stream.
 {_phases(final, settings)}
