@@ -33,20 +33,21 @@ def test_base_model_cannot_triage(metrics):
 def test_fine_tuned_model_reads_the_ticket(metrics):
     sft = metrics["sft"]
     assert sft["json_valid"] >= 0.98 and sft["schema_valid"] >= 0.95
-    # Copying the order id (written "#482913", "ll482913", "LL 482913" ...) and naming the intent are read
-    # from the message: the shipped base learned both in pre-training. Measured: order id 0.99-1.0, intent
-    # 0.85-1.0 in 400-500 steps. Urgency and sentiment stay near the label prior in this budget (the base was
-    # never taught to read them back), and the product came out 0.24 in one run and 0.99-1.0 in others.
-    assert sft["order_id_accuracy"] >= 0.95 and sft["intent_accuracy"] >= 0.7
+    # The shipped base reads back the order id, intent, product and urgency in its pre-training e-mail, and
+    # its desk footer spells product and priority as the answer's codes. Measured on a 2-core Xeon: field
+    # accuracy 0.94, intent 0.97, order id 0.995, product 0.995, urgency 1.0, tone 0.73.
+    assert sft["field_accuracy"] >= 0.85
+    assert sft["order_id_accuracy"] >= 0.95 and sft["intent_accuracy"] >= 0.85
+    assert sft["product_accuracy"] >= 0.85 and sft["urgency_accuracy"] >= 0.85
     assert sft["answer_loss"] < 0.1 * metrics["base"]["answer_loss"]
 
 
 def test_fine_tuned_model_beats_the_baselines(metrics):
     # The label prior scores about 0.31 (no order id, each field's commonest label); BM25 retrieval 0.55
-    # (a neighbour's labels: the right intent, never the right order id). Measured SFT: 0.62 to 0.82.
+    # (a neighbour's labels: the right intent, never the right order id).
     sft, retrieval = metrics["sft"], metrics["retrieval"]
     assert metrics["majority"]["field_accuracy"] + 0.1 < retrieval["field_accuracy"]
-    assert sft["field_accuracy"] >= metrics["majority"]["field_accuracy"] + 0.2
+    assert sft["field_accuracy"] >= retrieval["field_accuracy"] + 0.25
     assert sft["order_id_accuracy"] >= retrieval["order_id_accuracy"] + 0.5
 
 
@@ -61,7 +62,7 @@ def test_saved_model_reproduces_the_reported_scores(metrics):
 def test_both_loss_masks_learn_and_are_compared(metrics):
     for variant in ("answer_only", "all_tokens"):
         assert metrics[variant]["answer_loss"] < 0.3 * metrics["base"]["answer_loss"]
-        assert metrics[variant]["json_valid"] >= 0.9
+        assert metrics[variant]["json_valid"] >= 0.8  # measured 0.95-0.98 after 50 steps
 
 
 def test_learning_rate_sweep_has_its_best_in_the_middle(metrics):
@@ -78,12 +79,15 @@ def test_overfitting_curve_turns_and_early_stopping_keeps_the_low_point(metrics)
     assert metrics["overfit"]["answer_loss"] < curve["last_eval_loss"]  # the best checkpoint was kept
 
 
-def test_more_data_helps_and_wrong_labels_are_measured(metrics):
-    # In the same steps, 20 distinct tickets are learned by heart: twice the answer loss of all of them
-    # (measured 0.246 against 0.125); field accuracy differs by less than its noise at 60 tickets.
-    assert metrics["data_20"]["answer_loss"] > 1.5 * metrics["data_all"]["answer_loss"]
+def test_more_data_helps_and_wrong_labels_hurt(metrics):
+    # In the same 50 steps, 20 distinct tickets are learned by heart: answer loss 0.18 against 0.11 for all
+    # of them, field accuracy 0.51 against 0.68; with 40% wrong labels, 0.44 (measured on a 2-core Xeon).
+    clean = metrics["data_all"]
+    assert metrics["data_20"]["answer_loss"] > 1.3 * clean["answer_loss"]
+    assert clean["field_accuracy"] >= metrics["data_20"]["field_accuracy"] + 0.08
+    assert metrics["noisy_labels"]["field_accuracy"] <= clean["field_accuracy"] - 0.12
     for name in ("data_20", "data_100", "data_all", "noisy_labels"):
-        assert 0 < metrics[name]["field_accuracy"] <= 1 and metrics[name]["json_valid"] >= 0.9, name
+        assert 0 < metrics[name]["field_accuracy"] <= 1 and metrics[name]["json_valid"] >= 0.75, name
 
 
 def test_manifest_and_plots(results):
