@@ -1,8 +1,8 @@
 """Notebook 04 trains a reward model on preference pairs and aligns the SFT model with GRPO against it:
 the reward model must rank held-out pairs right and see the flaws RL has to fix, GRPO with a KL penalty
-must raise the reward model's score with a bounded KL while keeping triage (its target, a clear rise of the
-held-out rubric score, is not reached in the cpu profile: an expected failure below), and the run without
-the penalty must drift far from the SFT model and gain reward while the held-out judge's score falls."""
+must raise the reward model's score and the held-out rubric score with a bounded KL while keeping triage, and
+the run without the penalty must drift far from the SFT model and gain reward while the held-out judge's
+score falls."""
 
 import pytest
 
