@@ -1,5 +1,5 @@
 """Helpers for the fine-tuning course kit: import what you need from the submodules.
 
     from helpers.runtime import detect_profile
-    from helpers.data import clean_tickets
+    from helpers.cleaning import clean_tickets
 """

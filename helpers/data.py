@@ -65,19 +65,46 @@ def normalize_order_id(value: Any) -> str | None:
 
 # ----------------------------------------------------------------------------- reading files
 
+def _short(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to about `limit` characters: a huge cell must not flood an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.is_dir():
+        raise DataError(path, None, "this is a folder, not a file")
+    if not path.exists():
+        raise DataError(path, None, "no such file")
+    return path.read_bytes()
+
+
 def _decode(path: Path, encoding: str) -> str:
-    """The file's text; a DataError naming the byte offset and line if it is not `encoding`."""
-    data = path.read_bytes()
+    """The file's text; a DataError naming the byte offset and line if it is not `encoding`, and the
+    encoding a byte-order mark shows."""
+    data = _read_bytes(path)
     try:
         text = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as err:
         line = data[:err.start].count(b"\n") + 1
+        hint = ("it starts with a UTF-16 byte-order mark: pass encoding='utf-16' or re-save it as UTF-8"
+                if data.startswith((b"\xff\xfe", b"\xfe\xff")) else
+                "re-save the file as UTF-8, or pass encoding='latin-1' (or the file's real encoding)")
         raise DataError(path, line, f"not valid {encoding}: byte 0x{data[err.start]:02x} at byte offset "
-                        f"{err.start} ({err.reason}); re-save the file as UTF-8, or pass "
-                        "encoding='latin-1' (or the file's real encoding)") from None
+                        f"{err.start} ({err.reason}); {hint}") from None
     if not text.strip():
         raise DataError(path, None, "the file is empty (no records)")
     return text
+
+
+def _parse_json(path: Path, text: str, number: int | None = None) -> Any:
+    """`json.loads`, with a DataError for malformed or too deeply nested JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(path, number or err.lineno, f"malformed JSON: {err.msg} (column {err.colno})") from None
+    except RecursionError:
+        raise DataError(path, number, "the JSON is nested too deeply to read") from None
 
 
 def _read_jsonl(path: Path, text: str) -> list[tuple[int, dict]]:
@@ -85,10 +112,7 @@ def _read_jsonl(path: Path, text: str) -> list[tuple[int, dict]]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(path, number, f"malformed JSON: {err.msg} (column {err.colno})") from None
+        record = _parse_json(path, line, number)
         if not isinstance(record, dict):
             raise DataError(path, number, f"expected a JSON object, got {type(record).__name__}")
         rows.append((number, record))
@@ -96,13 +120,16 @@ def _read_jsonl(path: Path, text: str) -> list[tuple[int, dict]]:
 
 
 def _read_json(path: Path, text: str) -> tuple[list[tuple[int, dict]], str]:
-    """A .json file: a JSON array of objects (located by record number) or JSON Lines."""
-    if not text.lstrip().startswith("["):
+    """A JSON file: an array of objects (located by record number), one object, or JSON Lines."""
+    start = text.lstrip()[:1]
+    if start == "{" and "\n" in text.strip():  # one object over several lines, or JSON Lines
+        try:
+            return [(1, json.loads(text))], "line"
+        except (json.JSONDecodeError, RecursionError):
+            pass
+    if start != "[":
         return _read_jsonl(path, text), "line"
-    try:
-        records = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"malformed JSON: {err.msg} (column {err.colno})") from None
+    records = _parse_json(path, text)
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise DataError(path, number, f"expected a JSON object, got {type(record).__name__}", "record")
@@ -112,6 +139,10 @@ def _read_json(path: Path, text: str) -> tuple[list[tuple[int, dict]], str]:
 def _read_csv(path: Path, text: str) -> tuple[list[tuple[int, dict]], list[str]]:
     """Rows of a CSV with a header, each with the physical line where it starts (quoted fields
     may span lines). Uses the csv module rather than pandas for exactly these line numbers."""
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise DataError(path, line, "a NUL byte in the text: the file is binary or damaged")
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))  # a long message is a valid field
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows, header, end_of_previous = [], None, 0
     try:
@@ -121,13 +152,17 @@ def _read_csv(path: Path, text: str) -> tuple[list[tuple[int, dict]], list[str]]
                 continue
             if header is None:
                 header = [name.strip() for name in row]
+                repeated = sorted({name for name in header if header.count(name) > 1})
+                if repeated:
+                    raise DataError(path, start, f"the header repeats the column(s) {repeated}: rename them, "
+                                    "or one column's values would be lost")
                 continue
             if len(row) != len(header):
                 raise DataError(path, start, f"the row has {len(row)} fields but the header has "
                                 f"{len(header)} (an unquoted comma or quote?)")
             rows.append((start, dict(zip(header, row))))
-    except csv.Error as err:
-        raise DataError(path, reader.line_num, f"malformed CSV: {err}") from None
+    except csv.Error as err:  # located where the broken row starts (an unclosed quote runs to the end)
+        raise DataError(path, end_of_previous + 1, f"malformed CSV in the row that starts here: {err}") from None
     if not rows:
         raise DataError(path, None, "the file has a header but no rows")
     return rows, header
@@ -238,8 +273,8 @@ def parse_column_mapping(value: Mapping[str, str] | str | None) -> dict[str, str
     return dict(value)
 
 
-def _check_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
-    columns = dict(columns or {})
+def _check_mapping(columns: Mapping[str, str] | str | None) -> dict[str, str]:
+    columns = dict(parse_column_mapping(columns) or {})
     unknown = sorted(set(columns) - set(KIT_FIELDS))
     if unknown:
         raise ValueError(f"columns= maps unknown kit fields {unknown}; the kit's fields are {list(KIT_FIELDS)}")
@@ -289,7 +324,7 @@ def _check_types(record: dict, fail) -> None:
             continue
         if field == "order_id" and isinstance(value, int) and not isinstance(value, bool):
             continue
-        fail(f"field {field!r} should be a string, got {type(value).__name__} {str(value)[:40]!r}")
+        fail(f"field {field!r} should be a string, got {type(value).__name__} {_short(value, 40)}")
     if isinstance(record.get("ticket_id"), (list, dict)):
         fail(f"field 'ticket_id' should be a string or number, got {type(record['ticket_id']).__name__}")
 
@@ -306,7 +341,7 @@ def _validate(record: dict, required: Sequence[str], fail) -> dict:
         if record.get(field) is not None:
             label = normalize_label(field, record[field])
             if label is None:
-                fail(f"unknown label {record[field]!r} for {field!r}: not one of "
+                fail(f"unknown label {_short(record[field])} for {field!r}: not one of "
                      f"{list(LABEL_VALUES[field])} nor an alias in helpers.tasks.LABEL_ALIASES")
             record[field] = label
     order_id = record.get("order_id")
@@ -328,14 +363,14 @@ def _tidy(record: dict, number: int) -> dict:
     return out
 
 
-def load_records(source: str | Path | Any, columns: Mapping[str, str] | None = None, *,
+def load_records(source: str | Path | Any, columns: Mapping[str, str] | str | None = None, *,
                  strict: bool = True, labeled: bool = True, split: str | None = None,
                  encoding: str = "utf-8") -> list[dict[str, Any]]:
     """Read tickets from JSONL/JSON, CSV, Parquet, a `save_to_disk` folder, a Hub dataset id (online
     or cached), a DataFrame, a Dataset or a list of dicts, as records with the kit's field names.
 
-    `columns` maps kit fields to your column names, e.g. `{"message": "body", "intent": "category"}`;
-    other columns are kept as they are. `strict=True` raises a `DataError` (file, line, cause) on the
+    `columns` maps kit fields to your column names, e.g. `{"message": "body", "intent": "category"}`
+    (a dict or its JSON text); other columns are kept as they are. `strict=True` raises a `DataError` (file, line, cause) on the
     first problem and returns canonical labels and "LL-NNNNNN" order ids; `strict=False` checks only
     structure and types, leaving known defects to `clean_tickets`. `labeled=False` makes the label
     columns optional (for data to predict on). A missing `ticket_id` becomes "row00001", ....
@@ -494,16 +529,17 @@ def load_conversations(path: str | Path, messages_column: str = "messages") -> l
     `{"role", "content"}` messages ending with the assistant's answer: any task, ready for SFT."""
     path = Path(path)
     conversations = []
-    for number, record in _read_jsonl(path, _decode(path, "utf-8")):
+    rows, unit = _read_json(path, _decode(path, "utf-8"))
+    for number, record in rows:
         messages = record.get(messages_column)
         if not isinstance(messages, list) or not messages:
-            raise DataError(path, number, f"{messages_column!r} must be a non-empty list of messages")
+            raise DataError(path, number, f"{messages_column!r} must be a non-empty list of messages", unit)
         for message in messages:
             if not (isinstance(message, dict) and isinstance(message.get("role"), str)
                     and isinstance(message.get("content"), str)):
-                raise DataError(path, number, "each message needs a string 'role' and 'content'")
+                raise DataError(path, number, "each message needs a string 'role' and 'content'", unit)
         if messages[-1]["role"] != "assistant":
-            raise DataError(path, number, "the last message must be the assistant's answer to learn")
+            raise DataError(path, number, "the last message must be the assistant's answer to learn", unit)
         conversations.append([{"role": m["role"], "content": m["content"]} for m in messages])
     if not conversations:
         raise DataError(path, None, "no conversations in this file")
@@ -560,19 +596,20 @@ def load_preference_pairs(path: str | Path) -> list[dict[str, Any]]:
     """
     path = Path(path)
     pairs = []
-    for number, record in _read_jsonl(path, _decode(path, "utf-8")):
+    rows, unit = _read_json(path, _decode(path, "utf-8"))
+    for number, record in rows:
         if "prompt" in record:
             prompt = _as_messages(record["prompt"], "user")
         elif isinstance(record.get("message"), str):
             prompt = reply_messages(record)
         else:
-            raise DataError(path, number, "a pair needs a 'prompt' (or a ticket 'message'), 'chosen' and 'rejected'")
+            raise DataError(path, number, "a pair needs a 'prompt' (or a ticket 'message'), 'chosen' and 'rejected'", unit)
         chosen, rejected = (_as_messages(record.get(key), "assistant") for key in ("chosen", "rejected"))
         if prompt is None or chosen is None or rejected is None:
             raise DataError(path, number, "'prompt', 'chosen' and 'rejected' must be non-empty strings "
-                                          "or lists of {'role', 'content'} messages")
+                                          "or lists of {'role', 'content'} messages", unit)
         if chosen == rejected:
-            raise DataError(path, number, "'chosen' and 'rejected' are the same answer: nothing to prefer")
+            raise DataError(path, number, "'chosen' and 'rejected' are the same answer: nothing to prefer", unit)
         pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "row": record})
     if not pairs:
         raise DataError(path, None, "no preference pairs in this file")

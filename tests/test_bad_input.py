@@ -162,3 +162,80 @@ def test_mapping_to_an_unknown_kit_field(tmp_path):
 def test_hub_id_offline_fails_clearly():
     with pytest.raises(DataError, match="someone/no-such-dataset"):
         load_records("someone/no-such-dataset")
+
+
+def test_deeply_nested_json_is_a_data_error(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"message": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    raises(path, 1, "nested too deeply")
+
+
+def test_one_json_object_over_several_lines_is_one_record(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(GOOD, indent=2), encoding="utf-8")
+    assert load_records(path)[0]["order_id"] == "LL-482913"
+
+
+def test_a_repeated_csv_header_column_is_an_error_not_a_lost_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER.replace("sentiment", "message") + GOOD_CSV_ROW, encoding="utf-8")
+    raises(path, 1, "repeats the column", "'message'")
+
+
+def test_a_nul_byte_in_a_csv_names_its_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + GOOD_CSV_ROW + GOOD_CSV_ROW.replace("leaks", "le\x00aks"), encoding="utf-8")
+    raises(path, 3, "NUL byte")
+
+
+def test_an_unclosed_csv_quote_is_located_where_its_row_starts(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + GOOD_CSV_ROW + 'T2,Bo,"never closed,x,y\n' + GOOD_CSV_ROW * 5, encoding="utf-8")
+    raises(path, 3, "malformed CSV in the row that starts here")
+
+
+def test_a_long_csv_field_is_valid(tmp_path):
+    path = tmp_path / "t.csv"
+    long_message = "My kettle leaks. " * 12_000  # about 200 KiB, over the csv module's default limit
+    path.write_text(HEADER + GOOD_CSV_ROW.replace("My kettle leaks.", long_message.strip()), encoding="utf-8")
+    assert len(load_records(path)[0]["message"]) > 131_072
+
+
+def test_a_utf16_file_is_named_as_utf16(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes((json.dumps(GOOD) + "\n").encode("utf-16"))
+    raises(path, None, "UTF-16 byte-order mark", "encoding='utf-16'")
+    assert load_records(path, encoding="utf-16")[0]["ticket_id"] == "T1"
+
+
+def test_a_huge_unknown_label_is_shortened_in_the_message(tmp_path):
+    error = raises(write_jsonl(tmp_path / "t.jsonl", [{**GOOD, "intent": "x" * 1_000_000}]), 1, "unknown label")
+    assert len(str(error)) < 1_000
+
+
+def test_a_column_mapping_as_json_text(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [{**{k: v for k, v in GOOD.items() if k != "message"}, "body": "Hi"}])
+    assert load_records(path, columns='{"message": "body"}')[0]["message"] == "Hi"
+
+
+@pytest.mark.parametrize("loader", ["load_conversations", "load_preference_pairs"])
+def test_chat_loaders_name_a_missing_path_or_a_folder(tmp_path, loader):
+    from helpers import data
+
+    for path, cause in ((tmp_path / "missing.jsonl", "no such file"), (tmp_path, "a folder, not a file")):
+        with pytest.raises(DataError, match=cause):
+            getattr(data, loader)(path)
+
+
+def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
+    from helpers.data import load_conversations, load_preference_pairs
+
+    chat = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    pair = {"prompt": "Hi", "chosen": "Hello", "rejected": "Go away"}
+    (tmp_path / "chats.json").write_text(json.dumps([chat, chat]), encoding="utf-8")
+    (tmp_path / "pairs.json").write_text(json.dumps([pair]), encoding="utf-8")
+    assert len(load_conversations(tmp_path / "chats.json")) == 2
+    assert len(load_preference_pairs(tmp_path / "pairs.json")) == 1
+    (tmp_path / "bad.json").write_text(json.dumps([chat, {"messages": []}]), encoding="utf-8")
+    with pytest.raises(DataError, match="record 2"):
+        load_conversations(tmp_path / "bad.json")
