@@ -239,3 +239,45 @@ def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps([chat, {"messages": []}]), encoding="utf-8")
     with pytest.raises(DataError, match="record 2"):
         load_conversations(tmp_path / "bad.json")
+
+
+def mutations(text: str, rng) -> str:
+    """`text` broken the ways files break: bytes cut, dropped, repeated or replaced, quotes and brackets."""
+    cut = rng.randrange(len(text))
+    choice = rng.randrange(6)
+    if choice == 0:
+        return text[:cut]
+    if choice == 1:
+        return text[:cut] + text[cut + rng.randrange(1, 40):]
+    if choice == 2:
+        return text[:cut] + text[cut:cut + 30] * rng.randrange(2, 5) + text[cut:]
+    if choice == 3:
+        return text[:cut] + rng.choice(['"', "'", "{", "}", "[", "]", ",", "\n", "\x00", "\\", "\r"]) + text[cut:]
+    if choice == 4:
+        return text[:cut] + chr(rng.randrange(1, 0x2FFF)) + text[cut + 1:]
+    return text.replace(rng.choice([",", '"', ":", "\n"]), rng.choice(["", ";", "\n\n", '""']), rng.randrange(1, 4))
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
+def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
+    import random
+
+    from helpers.data import load_conversations, load_preference_pairs
+
+    records = [{**GOOD, "ticket_id": f"T{i}", "message": f"My kettle {i} leaks, \"badly\"."} for i in range(6)]
+    if suffix == ".csv":
+        text = HEADER + "".join(GOOD_CSV_ROW.replace("T1", f"T{i}") for i in range(6))
+    elif suffix == ".json":
+        text = json.dumps(records, indent=1)
+    else:
+        text = "".join(json.dumps(r) + "\n" for r in records)
+    rng, path = random.Random(suffix), tmp_path / f"t{suffix}"
+    loaders = [load_records] + ([] if suffix == ".csv" else [load_conversations, load_preference_pairs])
+    for _ in range(150):
+        path.write_bytes(mutations(text, rng).encode("utf-8", "surrogatepass"))
+        for loader in loaders:
+            try:
+                rows = loader(path)
+            except DataError:
+                continue
+            assert rows, loader.__name__  # a file that loads gives records, never an empty list
