@@ -242,9 +242,12 @@ def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
 
 
 def mutations(text: str, rng) -> str:
-    """`text` broken the ways files break: bytes cut, dropped, repeated or replaced, quotes and brackets."""
+    """`text` broken the ways files break: bytes cut, dropped, repeated or replaced, quotes and brackets,
+    and nesting deeper than a parser recurses."""
     cut = rng.randrange(len(text))
-    choice = rng.randrange(6)
+    choice = rng.randrange(7)
+    if choice == 6:
+        return text[:cut] + "[" * 50_000 + text[cut:]
     if choice == 0:
         return text[:cut]
     if choice == 1:
