@@ -370,8 +370,9 @@ def load_records(source: str | Path | Any, columns: Mapping[str, str] | str | No
     or cached), a DataFrame, a Dataset or a list of dicts, as records with the kit's field names.
 
     `columns` maps kit fields to your column names, e.g. `{"message": "body", "intent": "category"}`
-    (a dict or its JSON text); other columns are kept as they are. `strict=True` raises a `DataError` (file, line, cause) on the
-    first problem and returns canonical labels and "LL-NNNNNN" order ids; `strict=False` checks only
+    (a dict or its JSON text); other columns are kept as they are. `strict=True` raises a `DataError`
+    (file, line, cause) on the first problem and returns canonical labels and "LL-NNNNNN" order ids;
+    `strict=False` checks only
     structure and types, leaving known defects to `clean_tickets`. `labeled=False` makes the label
     columns optional (for data to predict on). A missing `ticket_id` becomes "row00001", ....
     """
@@ -603,7 +604,8 @@ def load_preference_pairs(path: str | Path) -> list[dict[str, Any]]:
         elif isinstance(record.get("message"), str):
             prompt = reply_messages(record)
         else:
-            raise DataError(path, number, "a pair needs a 'prompt' (or a ticket 'message'), 'chosen' and 'rejected'", unit)
+            raise DataError(path, number, "a pair needs a 'prompt' (or a ticket 'message'), 'chosen' and "
+                                          "'rejected'", unit)
         chosen, rejected = (_as_messages(record.get(key), "assistant") for key in ("chosen", "rejected"))
         if prompt is None or chosen is None or rejected is None:
             raise DataError(path, number, "'prompt', 'chosen' and 'rejected' must be non-empty strings "

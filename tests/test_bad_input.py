@@ -1,10 +1,11 @@
 """Every kind of bad input gets a DataError naming the file, the line and the cause."""
 
 import json
+import random
 
 import pytest
 
-from helpers.data import DataError, load_records
+from helpers.data import DataError, load_conversations, load_preference_pairs, load_records
 
 GOOD = {"ticket_id": "T1", "customer_name": "Ana", "message": "My kettle leaks.", "intent": "damaged_item",
         "product": "kettle", "order_id": "LL-482913", "urgency": "high", "sentiment": "negative"}
@@ -218,18 +219,14 @@ def test_a_column_mapping_as_json_text(tmp_path):
     assert load_records(path, columns='{"message": "body"}')[0]["message"] == "Hi"
 
 
-@pytest.mark.parametrize("loader", ["load_conversations", "load_preference_pairs"])
+@pytest.mark.parametrize("loader", [load_conversations, load_preference_pairs])
 def test_chat_loaders_name_a_missing_path_or_a_folder(tmp_path, loader):
-    from helpers import data
-
     for path, cause in ((tmp_path / "missing.jsonl", "no such file"), (tmp_path, "a folder, not a file")):
         with pytest.raises(DataError, match=cause):
-            getattr(data, loader)(path)
+            loader(path)
 
 
 def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
-    from helpers.data import load_conversations, load_preference_pairs
-
     chat = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
     pair = {"prompt": "Hi", "chosen": "Hello", "rejected": "Go away"}
     (tmp_path / "chats.json").write_text(json.dumps([chat, chat]), encoding="utf-8")
@@ -246,8 +243,6 @@ def mutations(text: str, rng) -> str:
     and nesting deeper than a parser recurses."""
     cut = rng.randrange(len(text))
     choice = rng.randrange(7)
-    if choice == 6:
-        return text[:cut] + "[" * 50_000 + text[cut:]
     if choice == 0:
         return text[:cut]
     if choice == 1:
@@ -258,15 +253,13 @@ def mutations(text: str, rng) -> str:
         return text[:cut] + rng.choice(['"', "'", "{", "}", "[", "]", ",", "\n", "\x00", "\\", "\r"]) + text[cut:]
     if choice == 4:
         return text[:cut] + chr(rng.randrange(1, 0x2FFF)) + text[cut + 1:]
+    if choice == 5:
+        return text[:cut] + "[" * 50_000 + text[cut:]
     return text.replace(rng.choice([",", '"', ":", "\n"]), rng.choice(["", ";", "\n\n", '""']), rng.randrange(1, 4))
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
 def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
-    import random
-
-    from helpers.data import load_conversations, load_preference_pairs
-
     records = [{**GOOD, "ticket_id": f"T{i}", "message": f"My kettle {i} leaks, \"badly\"."} for i in range(6)]
     if suffix == ".csv":
         text = HEADER + "".join(GOOD_CSV_ROW.replace("T1", f"T{i}") for i in range(6))

@@ -35,7 +35,7 @@ def test_fine_tuned_model_reads_the_ticket(metrics):
     assert sft["json_valid"] >= 0.98 and sft["schema_valid"] >= 0.95
     # The shipped base reads back the order id, intent, product and urgency in its pre-training e-mail, and
     # its desk footer spells product and priority as the answer's codes. Measured on a 2-core Xeon: field
-    # accuracy 0.94, intent 0.97, order id 0.995, product 0.995, urgency 1.0, tone 0.73.
+    # accuracy 0.93, intent 0.955, order id 0.985, product 0.985, urgency 1.0, tone 0.73.
     assert sft["field_accuracy"] >= 0.85
     assert sft["order_id_accuracy"] >= 0.95 and sft["intent_accuracy"] >= 0.85
     assert sft["product_accuracy"] >= 0.85 and sft["urgency_accuracy"] >= 0.85

@@ -61,7 +61,8 @@ TONE_LINES = {
                  "Thank you for your kind words."),
 }
 # The desk's footer: the ticket's codes as its system writes them (a code is a different token from the word).
-FILED_LINES = ('Filed as product "{product}", priority "{urgency}".', 'Ticket: product "{product}", priority "{urgency}".',
+FILED_LINES = ('Filed as product "{product}", priority "{urgency}".',
+               'Ticket: product "{product}", priority "{urgency}".',
                'Logged under "{product}" with "{urgency}" priority.')
 CLOSINGS = ("We will be in touch soon.", "Thank you for your patience.", "Best wishes, the support team.")
 
