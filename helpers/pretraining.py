@@ -6,7 +6,6 @@ from a file (`pack_documents`) or from an endless stream of fresh documents (`St
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -147,8 +146,3 @@ def loss_curves(trainer: Trainer) -> dict[str, list[tuple[int, float]]]:
     history = trainer.state.log_history
     return {"train": [(h["step"], h["loss"]) for h in history if "loss" in h],
             "heldout": [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]}
-
-
-def perplexity_from_loss(loss: float) -> float:
-    """Perplexity is e to the mean negative log-likelihood per token."""
-    return math.exp(loss)

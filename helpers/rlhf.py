@@ -40,7 +40,7 @@ def reward_config(output_dir: str | Path, *, learning_rate: float = 5e-4, max_st
     """A `RewardConfig` that runs on CPU and GPU alike, with a learning rate for a small model.
 
     `RewardTrainer` drops (does not truncate) pairs longer than `max_length` tokens: measure the
-    longest pair with `longest_pair` and pass at least that. Any other field goes in `overrides`.
+    pairs with `pair_lengths` and pass at least the longest. Any other field goes in `overrides`.
     """
     settings: dict[str, Any] = dict(
         output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,

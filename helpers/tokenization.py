@@ -48,8 +48,3 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> PreTrainedT
         model_max_length=512, padding_side="right",
     )
     return tokenizer
-
-
-def end_of_turn_id(tokenizer: PreTrainedTokenizerFast) -> int:
-    """The id of `<|end|>`, the token that ends an assistant's turn."""
-    return tokenizer.convert_tokens_to_ids(END_OF_TURN)

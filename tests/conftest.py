@@ -83,3 +83,15 @@ def run_notebook(notebook_runs, session_runs_dir):
         return json.loads((session_runs_dir / stem / "results.json").read_text())
 
     return run
+
+
+@pytest.fixture(scope="module")
+def results(run_notebook, request) -> dict:
+    """The results.json of the notebook whose tests ask for it (the test module's `STEM`)."""
+    return run_notebook(request.module.STEM)
+
+
+@pytest.fixture(scope="module")
+def metrics(results) -> dict:
+    """The `metrics` part of the notebook's results: variant -> metric -> value."""
+    return results["metrics"]

@@ -14,16 +14,6 @@ pytestmark = pytest.mark.notebook
 STEM = "00_foundation_model"
 
 
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
-
-
 def test_baselines_are_ordered(metrics):
     assert metrics["bigram"]["general_ppl"] < metrics["unigram"]["general_ppl"] < metrics["untrained"]["general_ppl"]
 

@@ -20,11 +20,6 @@ PLANTED = json.loads((DATA_DIR / "support" / "raw_export_defects.json").read_tex
 
 
 @pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
 def manifest(results):
     return json.loads((runs_dir() / STEM / "manifest.json").read_text())
 

@@ -13,16 +13,6 @@ pytestmark = pytest.mark.notebook
 STEM = "04_rlhf"
 
 
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
-
-
 def test_every_variant_was_measured(metrics):
     for name in ("sft", "grpo", "grpo_no_kl"):
         for key in ("rubric_score", "reward", "kl", "win_rate", "rubric_one_next_step", "rubric_acknowledges_problem"):

@@ -18,16 +18,6 @@ MODELS = ("sft", "rl", "dpo_plain", "dpo", "dpo_beta0.5", "kto", "dpo_lora")
 TRAINED = ("dpo_plain", "dpo", "dpo_beta0.5", "kto", "dpo_lora")
 
 
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
-
-
 def test_every_model_was_judged_the_same_way(results, metrics):
     in_full = MODELS if results["profile"] == "gpu" else ("sft", "rl", "dpo")  # greedy and triage too
     for name in MODELS:

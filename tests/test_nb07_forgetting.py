@@ -17,16 +17,6 @@ EARLIER = ("sft", "rl", "dpo")
 KEYS = ("probe_accuracy", "general_ppl", "probe_accuracy_lost", "task_gain", "answer_loss", "json_valid")
 
 
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
-
-
 def test_every_model_is_measured(metrics):
     for name in ("base", *TRAINED, *EARLIER):
         for key in KEYS:

@@ -48,6 +48,7 @@ def test_kernelspec_and_colab_only_install(stem):
     assert doc["metadata"]["kernelspec"]["name"] == "python3"
     setup = "".join(doc["cells"][1]["source"])
     assert 'if "google.colab" in sys.modules:' in setup and "grep -v '^torch==' " in setup
+    assert "--no-deps -e .." in setup  # the package's declared torch pin must not replace Colab's CUDA build
     installs = [c for c in doc["cells"] if "pip install" in "".join(c["source"])]
     assert installs == [doc["cells"][1]]
 
