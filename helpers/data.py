@@ -547,6 +547,58 @@ def load_conversations(path: str | Path, messages_column: str = "messages") -> l
     return conversations
 
 
+def _as_text(value: Any) -> str | None:
+    """A prompt or completion cell as text: strings as they are, a JSON object or list as compact JSON,
+    numbers and booleans as written; None for a missing or empty cell."""
+    if value is None or (isinstance(value, float) and value != value):  # NaN: an empty CSV/Parquet cell
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if text.strip() else None
+
+
+def load_task(source: str | Path | Any, prompt_column: str = "prompt", completion_column: str = "completion",
+              system_prompt: str | None = None, encoding: str = "utf-8") -> list[list[dict[str, str]]]:
+    """Chats for any text-in, text-out task from a prompt/completion file (JSONL, JSON, CSV, Parquet,
+    a `datasets` folder, a DataFrame or a list of dicts), the format TRL trains on: each row becomes
+    [system (with `system_prompt`), user: prompt, assistant: completion]. A completion that is a JSON
+    object is kept as compact JSON text. A row without its prompt or its answer is a `DataError` that
+    names the line: nothing is dropped silently."""
+    name, rows, header, unit = _read_source(source, encoding, None)
+    if not rows:
+        raise DataError(name, None, "there are no records")
+    columns = header if header is not None else sorted({k for _, raw in rows if isinstance(raw, dict) for k in raw})
+    for role, column in (("prompt_column", prompt_column), ("completion_column", completion_column)):
+        if column not in columns:
+            raise DataError(name, 1 if unit == "line" else None, f"no column {column!r} ({role}); the file "
+                            f"has {_short(columns, 200)}: pass {role}='<your column>'", unit)
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    conversations = []
+    for number, raw in rows:
+        if not isinstance(raw, dict):
+            raise DataError(name, number, f"expected a record (dict), got {type(raw).__name__}", unit)
+        prompt, completion = _as_text(raw.get(prompt_column)), _as_text(raw.get(completion_column))
+        for column, text in ((prompt_column, prompt), (completion_column, completion)):
+            if text is None:
+                raise DataError(name, number, f"{column!r} is missing or empty", unit)
+        conversations.append([*system, {"role": "user", "content": prompt},
+                              {"role": "assistant", "content": completion}])
+    return conversations
+
+
+def split_conversations(conversations: Sequence[Sequence[Mapping[str, str]]], held_out_fraction: float = 0.2,
+                        seed: int = 0) -> dict[str, list[list[dict[str, str]]]]:
+    """Train, validation and test chats of one task, shuffled with `seed`: the held-out share is halved
+    between validation and test (at least one chat each)."""
+    if len(conversations) < 3:
+        raise ValueError(f"{len(conversations)} conversations: at least 3 are needed for train, validation and test")
+    shuffled = [list(c) for c in conversations]
+    random.Random(seed).shuffle(shuffled)
+    half = max(1, round(len(shuffled) * held_out_fraction / 2))
+    return {"train": shuffled[2 * half:], "validation": shuffled[:half], "test": shuffled[half:2 * half]}
+
+
 def three_way_split(records: Sequence[Mapping[str, Any]], held_out_fraction: float = 0.2,
                     seed: int = 0) -> dict[str, list[dict[str, Any]]]:
     """Train, validation and test splits of one labelled file, stratified by intent: the held-out

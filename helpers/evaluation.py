@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from helpers.metrics import score_triage
+from helpers.metrics import score_task, score_triage
 from helpers.pretraining import pack_documents
 from helpers.rubric import RUBRIC_ITEMS, score_reply
 from helpers.tasks import reply_messages, triage_messages
@@ -188,6 +188,18 @@ def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batc
     outputs = chat_generate(model, tokenizer, conversations, max_new_tokens=TRIAGE_MAX_TOKENS,
                             batch_size=batch_size, progress=progress)
     return score_triage(outputs, records), outputs
+
+
+def evaluate_task(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], scoring: str = "exact",
+                  batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
+    """Scores (`helpers.metrics.score_task`) of `model` on held-out chats of any task, with its raw
+    outputs: one greedy answer to each chat without its last (assistant) message, which is the reference.
+    Answers get room for the longest reference plus a quarter."""
+    references = [conversation[-1]["content"] for conversation in conversations]
+    longest = max(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in references)
+    outputs = chat_generate(model, tokenizer, [list(c[:-1]) for c in conversations], max_new_tokens=longest * 5 // 4 + 4,
+                            batch_size=batch_size, progress=progress)
+    return score_task(outputs, references, scoring), outputs
 
 
 def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Scoring triage answers: is the output JSON, does it follow the schema, which fields are right.
+"""Scoring triage answers: is the output JSON, does it follow the schema, which fields are right;
+and scoring the answers of any task of your own (`score_task`).
 
 The metric names are the kit's shared vocabulary (`json_valid`, `schema_valid`, `field_accuracy`,
 `exact_match`, `<field>_accuracy`), all fractions in 0..1, so every notebook reports alike.
@@ -67,3 +68,52 @@ def score_triage(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]
         scores[f"{field}_accuracy"] = sum(r["correct"][field] for r in rows) / n
     scores["field_accuracy"] = sum(scores[f"{f}_accuracy"] for f in TRIAGE_FIELDS) / len(TRIAGE_FIELDS)
     return scores
+
+
+TASK_SCORINGS = ("exact", "json_fields")
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text.strip())
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def score_task(outputs: Sequence[str], references: Sequence[str], scoring: str = "exact") -> dict[str, float]:
+    """Held-out scores of a task's answers against the reference answers.
+
+    `"exact"`: `exact_match`, the share of answers equal to the reference (spaces at the ends aside).
+    `"json_fields"`: for JSON-object answers, `json_valid`, `field_accuracy` (the share of the
+    reference's keys answered with the same value, 0 for an answer that is not a JSON object) and
+    `exact_match` (every key right). Any other string is the path of an `evaluate` metric module
+    (a folder or a .py file), whose `compute(predictions=..., references=...)` result is returned.
+    """
+    if len(outputs) != len(references):
+        raise ValueError(f"{len(outputs)} outputs for {len(references)} references: they must pair up")
+    if not outputs:
+        raise ValueError("no answers to score")
+    if scoring == "exact":
+        return {"exact_match": sum(o.strip() == r.strip() for o, r in zip(outputs, references)) / len(outputs)}
+    if scoring == "json_fields":
+        rows = []
+        for output, reference in zip(outputs, references):
+            truth = _json_object(reference)
+            if truth is None:
+                raise ValueError(f"scoring 'json_fields' needs JSON-object answers; a reference is {reference[:80]!r}")
+            answer = _json_object(output)
+            right = [answer is not None and answer.get(key) == value for key, value in truth.items()]
+            rows.append((answer is not None, sum(right) / max(1, len(right)), all(right)))
+        n = len(rows)
+        return {"json_valid": sum(r[0] for r in rows) / n, "field_accuracy": sum(r[1] for r in rows) / n,
+                "exact_match": sum(r[2] for r in rows) / n}
+    import evaluate  # a metric module of your own
+
+    try:
+        metric = evaluate.load(scoring)
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"scoring must be one of {TASK_SCORINGS} or the path of an evaluate metric module; "
+                         f"{scoring!r} could not be loaded ({type(error).__name__}: {error})") from None
+    result = metric.compute(predictions=list(outputs), references=list(references))
+    return {key: float(value) for key, value in result.items() if isinstance(value, (int, float))}

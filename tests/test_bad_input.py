@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from helpers.data import DataError, load_conversations, load_preference_pairs, load_records
+from helpers.data import DataError, load_conversations, load_preference_pairs, load_records, load_task
 
 GOOD = {"ticket_id": "T1", "customer_name": "Ana", "message": "My kettle leaks.", "intent": "damaged_item",
         "product": "kettle", "order_id": "LL-482913", "urgency": "high", "sentiment": "negative"}
@@ -238,6 +238,23 @@ def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
         load_conversations(tmp_path / "bad.json")
 
 
+def test_a_task_row_without_its_answer_names_its_line(tmp_path):
+    path = write_jsonl(tmp_path / "task.jsonl", [{"prompt": "2+2?", "completion": "4"}, {"prompt": "3+3?"},
+                                                 {"prompt": "1+1?", "completion": "2"}])
+    with pytest.raises(DataError, match=r"line 2: 'completion' is missing or empty"):
+        load_task(path)
+    (tmp_path / "task.csv").write_text("prompt,completion\n2+2?,4\n3+3?,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 3: 'completion' is missing or empty"):
+        load_task(tmp_path / "task.csv")
+
+
+def test_a_task_file_without_the_named_column_lists_its_columns(tmp_path):
+    (tmp_path / "task.csv").write_text("text,label\nGreat film,positive\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column 'prompt' \(prompt_column\); the file has \['text', 'label'\]"):
+        load_task(tmp_path / "task.csv")
+    assert load_task(tmp_path / "task.csv", "text", "label")[0][-1] == {"role": "assistant", "content": "positive"}
+
+
 def mutations(text: str, rng) -> str:
     """`text` broken the ways files break: bytes cut, dropped, repeated or replaced, quotes and brackets,
     and nesting deeper than a parser recurses."""
@@ -268,7 +285,8 @@ def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
     else:
         text = "".join(json.dumps(r) + "\n" for r in records)
     rng, path = random.Random(suffix), tmp_path / f"t{suffix}"
-    loaders = [load_records] + ([] if suffix == ".csv" else [load_conversations, load_preference_pairs])
+    as_task = lambda path: load_task(path, "message", "intent")  # noqa: E731 - any two columns make a task
+    loaders = [load_records, as_task] + ([] if suffix == ".csv" else [load_conversations, load_preference_pairs])
     for _ in range(150):
         path.write_bytes(mutations(text, rng).encode("utf-8", "surrogatepass"))
         for loader in loaders:
@@ -276,4 +294,4 @@ def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
                 rows = loader(path)
             except DataError:
                 continue
-            assert rows, loader.__name__  # a file that loads gives records, never an empty list
+            assert rows, loader  # a file that loads gives records, never an empty list

@@ -15,16 +15,6 @@ pytestmark = pytest.mark.notebook
 STEM = "02_supervised_fine_tuning"
 
 
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
-
-
 def test_base_model_cannot_triage(metrics):
     assert metrics["base"]["json_valid"] <= 0.1
     assert metrics["base"]["field_accuracy"] <= 0.1
@@ -35,7 +25,7 @@ def test_fine_tuned_model_reads_the_ticket(metrics):
     assert sft["json_valid"] >= 0.98 and sft["schema_valid"] >= 0.95
     # The shipped base reads back the order id, intent, product and urgency in its pre-training e-mail, and
     # its desk footer spells product and priority as the answer's codes. Measured on a 2-core Xeon: field
-    # accuracy 0.93, intent 0.955, order id 0.985, product 0.985, urgency 1.0, tone 0.73.
+    # accuracy 0.93, intent 0.97, order id 1.0, product 1.0, urgency 1.0, tone 0.685 (320 steps).
     assert sft["field_accuracy"] >= 0.85
     assert sft["order_id_accuracy"] >= 0.95 and sft["intent_accuracy"] >= 0.85
     assert sft["product_accuracy"] >= 0.85 and sft["urgency_accuracy"] >= 0.85
@@ -59,34 +49,29 @@ def test_saved_model_reproduces_the_reported_scores(metrics):
     assert abs(scores["field_accuracy"] - metrics["sft"]["field_accuracy"]) < 0.15
 
 
-def test_both_loss_masks_learn_and_are_compared(metrics):
-    for variant in ("answer_only", "all_tokens"):
-        assert metrics[variant]["answer_loss"] < 0.3 * metrics["base"]["answer_loss"]
-        assert metrics[variant]["json_valid"] >= 0.8  # measured 0.95-0.98 after 50 steps
-
-
 def test_learning_rate_sweep_has_its_best_in_the_middle(metrics):
     rates = sorted(float(name[3:]) for name in metrics if name.startswith("lr_"))
     accuracy = [metrics[f"lr_{rate:g}"]["field_accuracy"] for rate in rates]
     assert len(rates) == 3 and accuracy[1] >= accuracy[0] + 0.15 and accuracy[1] >= accuracy[2] + 0.15
+    assert metrics[f"lr_{rates[1]:g}"]["json_valid"] >= 0.9
 
 
 def test_overfitting_curve_turns_and_early_stopping_keeps_the_low_point(metrics):
     curve = metrics["overfit_curve"]
     assert curve["last_train_loss"] < 0.1 * curve["first_train_loss"]
     assert curve["best_step"] < curve["last_step"]
-    assert curve["last_eval_loss"] > 1.05 * curve["best_eval_loss"]  # measured 1.10x after 80 steps; the run has 160
+    assert curve["last_eval_loss"] > 1.05 * curve["best_eval_loss"]  # measured 1.27x: lowest at step 15 of 30
     assert metrics["overfit"]["answer_loss"] < curve["last_eval_loss"]  # the best checkpoint was kept
 
 
 def test_more_data_helps_and_wrong_labels_hurt(metrics):
-    # In the same 50 steps, 20 distinct tickets are learned by heart: answer loss 0.18 against 0.11 for all
-    # of them, field accuracy 0.51 against 0.68; with 40% wrong labels, 0.44 (measured on a 2-core Xeon).
+    # In the same 50 steps, 20 distinct tickets are learned by heart: answer loss 0.164 against 0.088 for all
+    # of them, field accuracy 0.53 against 0.68; with 40% wrong labels, 0.46 (measured on a 2-core Xeon).
     clean = metrics["data_all"]
     assert metrics["data_20"]["answer_loss"] > 1.3 * clean["answer_loss"]
     assert clean["field_accuracy"] >= metrics["data_20"]["field_accuracy"] + 0.08
     assert metrics["noisy_labels"]["field_accuracy"] <= clean["field_accuracy"] - 0.12
-    for name in ("data_20", "data_100", "data_all", "noisy_labels"):
+    for name in ("data_20", "data_all", "noisy_labels"):
         assert 0 < metrics[name]["field_accuracy"] <= 1 and metrics[name]["json_valid"] >= 0.75, name
 
 
