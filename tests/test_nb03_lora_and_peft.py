@@ -11,18 +11,8 @@ from helpers.runtime import runs_dir
 pytestmark = pytest.mark.notebook
 
 STEM = "03_lora_and_peft"
-PEFT_METHODS = ("lora_r2", "lora_r8", "lora_r32", "lora_attention", "lora_mlp", "lora_r8_lr_full", "dora",
-                "ia3", "prompt_tuning", "prefix_tuning")
-
-
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
+PEFT_METHODS = ("lora_r8", "lora_r32", "lora_attention", "lora_r8_lr_full", "dora", "ia3", "prompt_tuning",
+                "prefix_tuning")
 
 
 def test_every_method_ran_and_was_measured(results, metrics):
@@ -48,17 +38,20 @@ def test_lora_gets_most_of_full_fine_tuning_with_few_weights(metrics):
     base, full, lora = (metrics[v]["answer_loss"] for v in ("base", "full", "lora_r8"))
     assert 0.01 < metrics["lora_r8"]["trainable_fraction"] <= 0.05
     assert metrics["full"]["trainable_fraction"] == 1.0
-    # measured: LoRA covers about 70% of the way from the base model to full fine-tuning
-    assert (base - lora) / (base - full) > 0.55
+    assert (base - lora) / (base - full) > 0.85  # measured 0.98 of the way from the base model
     assert metrics["dora"]["answer_loss"] == pytest.approx(lora, abs=0.4)
+    # On held-out tickets after the same 50 steps (measured on a 2-core Xeon): full fine-tuning 0.67, LoRA 0.58
+    # (88%), DoRA 0.59, each with every answer valid JSON.
+    for name in ("lora_r8", "dora"):
+        assert metrics[name]["json_valid"] >= 0.8, name
+        assert metrics[name]["field_accuracy"] >= 0.75 * metrics["full"]["field_accuracy"], name
 
 
 def test_trainable_shares_are_ordered(metrics):
     share = {name: m["trainable_fraction"] for name, m in metrics.items() if "trainable_fraction" in m}
-    assert 0 < share["prompt_tuning"] < share["ia3"] < share["lora_r2"] < share["lora_r8"] < share["lora_r32"] < 1
-    assert share["lora_attention"] < share["lora_mlp"] < share["lora_r8"] < share["dora"]
-    params = {r: metrics[f"lora_r{r}"]["trainable_params"] for r in (2, 8, 32)}
-    assert params[8] == 4 * params[2] and params[32] == 4 * params[8]  # LoRA's size is linear in the rank
+    assert 0 < share["prompt_tuning"] < share["ia3"] < share["lora_attention"] < share["lora_r8"] < share["lora_r32"] < 1
+    assert share["lora_attention"] < share["lora_r8"] < share["dora"]
+    assert metrics["lora_r32"]["trainable_params"] == 4 * metrics["lora_r8"]["trainable_params"]  # linear in the rank
 
 
 def test_sweeps_show_their_effects(metrics):
@@ -68,6 +61,9 @@ def test_sweeps_show_their_effects(metrics):
     worst_lora = max(metrics[v]["answer_loss"] for v in ("lora_r8", "dora"))
     best_other = min(metrics[v]["answer_loss"] for v in ("ia3", "prompt_tuning", "prefix_tuning"))
     assert worst_lora < best_other - 0.5  # few weights and few steps: the tiny methods learn slowly
+    # the same sweeps on held-out answers: measured 0.58 against 0.0 for both
+    for name in ("lora_r8_lr_full", "lora_attention"):
+        assert metrics["lora_r8"]["field_accuracy"] >= metrics[name]["field_accuracy"] + 0.3, name
 
 
 def test_adapters_are_small_and_the_merge_is_exact(metrics):
@@ -86,9 +82,9 @@ def test_adapters_are_small_and_the_merge_is_exact(metrics):
 def test_full_fine_tuning_reproduces_notebook_02(results, metrics):
     # With the same seed and settings the losses agree; with other settings the notebook says so.
     details = results["details"]
-    assert set(details["notebook_02"]) >= {"answer_only_answer_loss", "sft_json_valid", "sft_field_accuracy"}
-    if details["notebook_02_same_settings"]:
-        assert metrics["full"]["answer_loss"] == pytest.approx(details["notebook_02"]["answer_only_answer_loss"], abs=0.02)
+    assert set(details["notebook_02"]) >= {"experiment_answer_loss", "sft_json_valid", "sft_field_accuracy"}
+    assert details["notebook_02_same_settings"]  # the kit's defaults
+    assert metrics["full"]["answer_loss"] == pytest.approx(details["notebook_02"]["experiment_answer_loss"], abs=0.02)
 
 
 def test_saved_files(results):
