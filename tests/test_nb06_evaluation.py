@@ -14,19 +14,10 @@ pytestmark = pytest.mark.notebook
 STEM = "06_evaluation"
 MODELS = ("base", "sft", "lora_r8", "rl", "dpo")
 BASELINES = ("zero_shot", "few_shot", "retrieval")
+CHEAP = ("majority", *BASELINES)
 TUNED = ("sft", "lora_r8", "rl", "dpo")
 TRIAGE = ("json_valid", "schema_valid", "field_accuracy", "exact_match", "intent_accuracy", "product_accuracy",
           "order_id_accuracy", "urgency_accuracy", "sentiment_accuracy")
-
-
-@pytest.fixture(scope="module")
-def results(run_notebook):
-    return run_notebook(STEM)
-
-
-@pytest.fixture(scope="module")
-def metrics(results):
-    return results["metrics"]
 
 
 def test_every_model_and_baseline_has_scores_with_intervals(metrics):
@@ -67,9 +58,8 @@ def test_fine_tuning_fixes_the_format(metrics):
     for variant in TUNED:
         # the tuned models put high probability on the reference answers; the base model does not
         assert metrics[variant]["answer_ppl"] < metrics["base"]["answer_ppl"] / 10, variant
-    # Every fully fine-tuned model answers in JSON; notebook 03's rank-8 adapter, 30 steps on triage alone,
-    # has not yet learned the format (measured JSON validity 0.0, answer perplexity 3.8 against the base's 960).
-    for variant in ("sft", "rl", "dpo"):
+    # notebook 03's rank-8 adapter, 50 steps on triage alone, answers in JSON too (measured 1.0)
+    for variant in ("sft", "lora_r8", "rl", "dpo"):
         assert metrics[variant]["json_valid"] > metrics["base"]["json_valid"] + 0.5, variant
     assert metrics["sft"]["json_valid_ci_low"] > metrics["base"]["json_valid_ci_high"]
 
@@ -88,9 +78,23 @@ def test_when_not_to_fine_tune_is_measured(results):
     for metric in ("json_valid", "field_accuracy", "rubric_score"):
         v = verdicts[metric]
         assert v["ci_low"] <= v["difference"] <= v["ci_high"]
-        assert v["best cheap option"] in BASELINES and v["best fine-tuned"] in TUNED
-        expected = "fine-tuning" if v["ci_low"] > 0 else "prompting/retrieval" if v["ci_high"] < 0 else "no clear winner"
+        assert v["best cheap option"] in CHEAP and v["best fine-tuned"] in TUNED
+        expected = "fine-tuning" if v["ci_low"] > 0 else "a baseline" if v["ci_high"] < 0 else "no clear winner"
         assert v["winner"] == expected
+
+
+def test_fine_tuning_beats_every_baseline_on_held_out_triage(results, metrics):
+    # Measured on a 2-core Xeon: SFT field accuracy 0.93, RL 0.93, DPO 0.92, against retrieval 0.55, the label
+    # prior 0.31 and prompting 0; order id 0.985 against 0.26 for always null (the share of tickets without one)
+    # and 0.175 for retrieval.
+    best_baseline = max(metrics[v]["field_accuracy_ci_high"] for v in CHEAP)
+    for variant in ("sft", "rl", "dpo"):
+        assert metrics[variant]["field_accuracy_ci_low"] > best_baseline + 0.1, variant
+        assert metrics[variant]["order_id_accuracy"] >= metrics["majority"]["order_id_accuracy"] + 0.5, variant
+    verdicts = {v["metric"]: v for v in results["details"]["when_not_to_fine_tune"]}
+    for metric in ("field_accuracy", "order_id_accuracy", "product_accuracy"):  # retrieval ties on the intent
+        assert verdicts[metric]["winner"] == "fine-tuning", metric
+    assert verdicts["order_id_accuracy"]["best cheap option"] == "majority"  # null beats a neighbour's id
 
 
 def test_error_analysis_is_recorded(results, metrics):
