@@ -64,13 +64,14 @@ def ngram_perplexities(train_ids: Sequence[int], heldout_ids: Sequence[int], voc
 
 
 @contextmanager
-def _left_padding(tokenizer):
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # generation continues from the right end of every row
+def padding_side(tokenizer, side: str):
+    """Pad on `side` ("left" or "right") inside the block, and restore the tokenizer's own side after it."""
+    before = tokenizer.padding_side
+    tokenizer.padding_side = side
     try:
-        yield
+        yield tokenizer
     finally:
-        tokenizer.padding_side = side
+        tokenizer.padding_side = before
 
 
 @torch.no_grad()
@@ -95,7 +96,7 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     batches = range(0, len(texts), batch_size)
-    with _left_padding(tokenizer):
+    with padding_side(tokenizer, "left"):  # generation continues from the right end of every row
         for start in tqdm(batches, desc="generating", disable=not progress or len(batches) < 2):
             rows = order[start:start + batch_size]
             enc = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True,
@@ -137,17 +138,34 @@ def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str
                     add_bos=False, progress=progress, temperature=temperature, seed=seed)
 
 
+def assistant_tokens(tokenizer, conversation: Sequence[Mapping[str, str]]) -> dict[str, list[int]]:
+    """`input_ids` of the whole conversation and `assistant_masks` (1 on the last assistant answer's
+    tokens, end-of-turn included). Templates with `{% generation %}` markers (the kit's) give the mask
+    themselves; for one without them (most Hub templates) the answer is what follows the prompt the
+    template writes for that turn."""
+    encoded = tokenizer.apply_chat_template(list(conversation), tokenize=True, return_dict=True,
+                                            return_assistant_tokens_mask=True)
+    ids = list(encoded["input_ids"])
+    mask = list(encoded.get("assistant_masks") or [])
+    if not any(mask):
+        prompt = tokenizer.apply_chat_template(list(conversation[:-1]), tokenize=True, return_dict=True,
+                                               add_generation_prompt=True)["input_ids"]
+        if ids[:len(prompt)] != list(prompt):
+            raise ValueError("the chat template writes the prompt differently when the answer follows: "
+                             "add {% generation %} markers to it to mark the answer")
+        mask = [0] * len(prompt) + [1] * (len(ids) - len(prompt))
+    return {"input_ids": ids, "assistant_masks": mask}
+
+
 @torch.no_grad()
-def _answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
-                     batch_size: int = 16) -> list[tuple[float, int]]:
-    """Per conversation: the summed log-probability of the assistant's tokens (the tokens
-    `assistant_only_loss` trains, end-of-turn included) and how many there are."""
+def answer_token_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+                          batch_size: int = 16) -> list[tuple[float, int]]:
+    """Per conversation: the summed log-probability of the assistant's answer (the tokens
+    `assistant_only_loss` trains, end-of-turn included) and how many tokens it has."""
     model.eval()
     rows: list[tuple[float, int]] = []
     for start in range(0, len(conversations), batch_size):
-        encoded = [tokenizer.apply_chat_template(list(c), tokenize=True, return_dict=True,
-                                                 return_assistant_tokens_mask=True)
-                   for c in conversations[start:start + batch_size]]
+        encoded = [assistant_tokens(tokenizer, c) for c in conversations[start:start + batch_size]]
         width = max(len(e["input_ids"]) for e in encoded)
         ids = torch.full((len(encoded), width), tokenizer.pad_token_id)
         labels = torch.full((len(encoded), width), -100)
@@ -170,14 +188,14 @@ def _answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[
 def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
     """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
     whatever the model was trained on: the one validation loss comparable across training setups."""
-    rows = _answer_logprobs(model, tokenizer, conversations, batch_size)
+    rows = answer_token_logprobs(model, tokenizer, conversations, batch_size)
     return -sum(logprob for logprob, _ in rows) / sum(count for _, count in rows)
 
 
 def answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
                     batch_size: int = 16) -> list[float]:
     """The log-probability `model` gives each conversation's assistant answer (summed over its tokens)."""
-    return [logprob for logprob, _ in _answer_logprobs(model, tokenizer, conversations, batch_size)]
+    return [logprob for logprob, _ in answer_token_logprobs(model, tokenizer, conversations, batch_size)]
 
 
 def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.evaluation import answer_logprobs
+from helpers.evaluation import answer_token_logprobs, padding_side
 from helpers.metrics import triage_rows
 from helpers.rubric import RUBRIC_ITEMS, score_reply
 from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, reply_prompt, triage_target
@@ -129,11 +129,8 @@ def answer_nll(model: Any, tokenizer: Any, conversations: Sequence[Sequence[Mapp
     """Per conversation: the negative log-likelihood of the assistant's answer (summed over its tokens,
     end-of-turn included) and its number of tokens, as an (n, 2) array. `answer_ppl` of a set is
     exp(sum of the first column / sum of the second): `ppl_statistic`."""
-    logprobs = answer_logprobs(model, tokenizer, conversations, batch_size=batch_size)
-    counts = [sum(tokenizer.apply_chat_template(list(c), tokenize=True, return_dict=True,
-                                                return_assistant_tokens_mask=True)["assistant_masks"])
-              for c in conversations]
-    return np.array([[-lp, n] for lp, n in zip(logprobs, counts)], dtype=float)
+    rows = answer_token_logprobs(model, tokenizer, conversations, batch_size=batch_size)
+    return np.array([[-logprob, n] for logprob, n in rows], dtype=float)
 
 
 def ppl_statistic(rows: np.ndarray) -> float:
@@ -310,9 +307,7 @@ def verdict_probabilities(model: Any, tokenizer: Any, conversations: Sequence[Se
     a_ids, b_ids = _letter_ids(tokenizer)
     model.eval()
     out = []
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # the last position is then every row's next token
-    try:
+    with padding_side(tokenizer, "left"):  # the last position is then every row's next token
         for start in range(0, len(conversations), batch_size):
             texts = [tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
                      for c in conversations[start:start + batch_size]]
@@ -321,8 +316,6 @@ def verdict_probabilities(model: Any, tokenizer: Any, conversations: Sequence[Se
             probs = torch.softmax(logits, dim=-1)
             p_a, p_b = probs[:, a_ids].sum(-1), probs[:, b_ids].sum(-1)
             out += (p_a / (p_a + p_b).clamp_min(1e-30)).tolist()
-    finally:
-        tokenizer.padding_side = side
     return np.array(out)
 
 

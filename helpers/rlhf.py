@@ -20,7 +20,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, TrainerCallback
 from trl import GRPOConfig, RewardConfig
 
-from helpers.evaluation import evaluate_replies, kl_to_reference
+from helpers.evaluation import evaluate_replies, kl_to_reference, padding_side
 from helpers.rubric import score_reply
 from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
@@ -103,16 +103,12 @@ def reward_scores(model: Any, tokenizer: Any, conversations: Sequence[Sequence[M
     with the chat template exactly as `RewardTrainer` trains on and `GRPOTrainer` scores."""
     model.eval()
     scores: list[float] = []
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
-    try:
+    with padding_side(tokenizer, "right"):
         for start in range(0, len(conversations), batch_size):
             texts = [tokenizer.apply_chat_template(list(c), tokenize=False)
                      for c in conversations[start:start + batch_size]]
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             scores += model(**enc).logits[:, 0].float().tolist()
-    finally:
-        tokenizer.padding_side = side
     return scores
 
 

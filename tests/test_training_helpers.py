@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from helpers.evaluation import answer_loss, assistant_tokens
 from helpers.metrics import follows_schema, parse_triage, score_triage, triage_rows
 from helpers.modeling import build_model
 from helpers.runtime import PeakMemory
@@ -58,6 +59,25 @@ def tokenizer():
     texts = ["My kettle arrived broken. Order LL-482913.", "Where is my parcel?", triage_target(LABELS),
              triage_target(OTHER)] * 30
     return train_tokenizer(texts, vocab_size=400)
+
+
+HUB_STYLE_TEMPLATE = ("{% for m in messages %}<|user|>{{ m['role'] }}: {{ m['content'] }}<|end|>\n{% endfor %}"
+                      "{% if add_generation_prompt %}<|user|>assistant: {% endif %}")  # no {% generation %} markers
+
+
+def test_answer_tokens_without_generation_markers_follow_the_prompt(tokenizer):
+    messages = triage_messages("My kettle arrived broken", LABELS)
+    marked = assistant_tokens(tokenizer, messages)
+    trained = tokenizer.decode([i for i, m in zip(marked["input_ids"], marked["assistant_masks"]) if m])
+    assert trained == triage_target(LABELS) + END_OF_TURN  # the kit's template marks the answer itself
+    hub = train_tokenizer(  # the same kind of tokenizer with a Hub-style template
+        ["My kettle arrived broken. Order LL-482913.", triage_target(LABELS)] * 30, vocab_size=400)
+    hub.chat_template = HUB_STYLE_TEMPLATE
+    found = assistant_tokens(hub, messages)
+    answer = hub.decode([i for i, m in zip(found["input_ids"], found["assistant_masks"]) if m])
+    assert answer.startswith(triage_target(LABELS)) and sum(found["assistant_masks"]) < len(found["input_ids"])
+    model = build_model(hub)
+    assert answer_loss(model, hub, [messages]) > 0  # scored on the answer, not on nothing
 
 
 def test_loss_mask_covers_the_answer_only(tokenizer):
