@@ -25,7 +25,7 @@ from helpers.rubric import score_reply
 from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
 
-TICKET_FIELDS = ("intent", "product", "order_id", "customer_name")  # what the rubric needs of a ticket
+RUBRIC_TICKET_FIELDS = ("intent", "product", "order_id", "customer_name")  # what the rubric reads of a ticket
 
 
 def _common_flags() -> dict[str, Any]:
@@ -166,12 +166,12 @@ def rubric_reward(prompts: Sequence[Any], completions: Sequence[Any], intent: Se
 
 def grpo_dataset(tickets: Sequence[Mapping[str, Any]]) -> Any:
     """A `datasets.Dataset` of reply prompts for GRPO: a conversational `prompt` column (system and user
-    turns) and the ticket fields a rule-based reward reads (`TICKET_FIELDS`)."""
+    turns) and the ticket fields a rule-based reward reads (`RUBRIC_TICKET_FIELDS`)."""
     import datasets
 
     if not tickets:
         raise ValueError("no tickets to prompt with")
-    return datasets.Dataset.from_list([{"prompt": reply_messages(t), **{k: t.get(k) for k in TICKET_FIELDS}}
+    return datasets.Dataset.from_list([{"prompt": reply_messages(t), **{k: t.get(k) for k in RUBRIC_TICKET_FIELDS}}
                                        for t in tickets])
 
 

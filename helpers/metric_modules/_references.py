@@ -23,7 +23,7 @@ def json_references(references: Sequence[str], what: str) -> list[dict[str, Any]
     return decoded
 
 
-def triage_references(references: Sequence[str]) -> list[dict[str, Any]]:
+def decode_triage_references(references: Sequence[str]) -> list[dict[str, Any]]:
     """Triage labels from JSON strings (`helpers.tasks.triage_target`), every field present."""
     from helpers.tasks import TRIAGE_FIELDS
 
@@ -50,5 +50,5 @@ def triage_scores(predictions: Sequence[str], references: Sequence[str], names: 
     """The scores `names` of `helpers.metrics.score_triage` for raw outputs against JSON-string labels."""
     from helpers.metrics import score_triage
 
-    scores = score_triage(predictions, triage_references(references))
+    scores = score_triage(predictions, decode_triage_references(references))
     return {name: scores[name] for name in names}
