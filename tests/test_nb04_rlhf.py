@@ -63,6 +63,14 @@ def test_grpo_moves_what_the_reward_model_ranks_best_and_not_the_judge_down(metr
     assert rl["win_rate"] >= 0.45
 
 
+def test_the_rubric_floor_is_reported_and_cleared(results, metrics):
+    # An empty reply passes the items that ask for restraint (concise, no blame, no forbidden promise):
+    # measured 0.47 on the held-out tickets, against 0.83 for the SFT model's sampled replies.
+    floor = results["details"]["rubric_floor"]
+    assert 0.2 < floor < 0.7
+    assert metrics["sft"]["rubric_score"] > floor + 0.2
+
+
 def test_triage_is_kept(metrics):
     sft, rl = metrics["sft"], metrics["grpo"]
     assert rl["field_accuracy"] >= 0.85 * sft["field_accuracy"]  # a policy that forgot triage falls far lower
