@@ -236,13 +236,14 @@ def _read_source(source: Any, encoding: str, split: str | None
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        try:
+        try:  # a damaged file can fail at any step: reading, naming the columns or decoding the rows
             table = pq.read_table(path)
+            rows, names = table.to_pylist(), table.column_names
         except Exception as err:  # noqa: BLE001
-            raise DataError(path, None, f"cannot read as Parquet: {err}") from None
-        if table.num_rows == 0:
+            raise DataError(path, None, f"cannot read as Parquet: {type(err).__name__}: {_short(str(err), 200)}") from None
+        if not rows:
             raise DataError(path, None, "the file is empty (no rows)")
-        return str(path), list(enumerate(table.to_pylist(), start=1)), table.column_names, "row"
+        return str(path), list(enumerate(rows, start=1)), names, "row"
     text = _decode(path, encoding)
     if kind == "csv":
         rows, names = _read_csv(path, text)

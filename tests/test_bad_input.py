@@ -295,3 +295,32 @@ def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
             except DataError:
                 continue
             assert rows, loader  # a file that loads gives records, never an empty list
+
+
+def test_broken_parquet_files_and_dataset_folders_give_a_data_error_and_nothing_else(tmp_path):
+    import datasets
+    import pandas as pd
+
+    records = [{**GOOD, "ticket_id": f"T{i}", "message": f"My kettle {i} leaks."} for i in range(6)]
+    good = tmp_path / "good.parquet"
+    pd.DataFrame(records).to_parquet(good)
+    data, rng = good.read_bytes(), random.Random(7)
+    as_task = lambda path: load_task(path, "message", "intent")  # noqa: E731
+    broken = tmp_path / "broken.parquet"
+    for _ in range(60):
+        cut = rng.randrange(len(data))
+        broken.write_bytes(rng.choice([data[:cut], data[:cut] + bytes([rng.randrange(256)]) + data[cut + 1:],
+                                       data[:cut] + data[cut + rng.randrange(1, 64):]]))
+        for loader in (load_records, as_task):
+            try:
+                assert loader(broken)
+            except DataError:
+                pass
+    folder = tmp_path / "saved"
+    datasets.Dataset.from_list(records).save_to_disk(str(folder))
+    assert len(load_records(folder)) == 6
+    for damage in ("state.json", "dataset_info.json", "data-00000-of-00001.arrow"):
+        (folder / damage).write_bytes(b"{not what it was")
+        for loader in (load_records, as_task):
+            with pytest.raises(DataError, match="could not load the dataset"):
+                loader(folder)
