@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -107,15 +108,26 @@ def _parse_json(path: Path, text: str, number: int | None = None) -> Any:
         raise DataError(path, number, "the JSON is nested too deeply to read") from None
 
 
+def _skipped_blank_lines(path: Path, numbers: list[int]) -> None:
+    """Blank lines between records are skipped on purpose, and said: a count and where."""
+    if numbers:
+        shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+        warnings.warn(f"{path}: skipped {len(numbers)} blank line(s) between records (line {shown})", stacklevel=3)
+
+
 def _read_jsonl(path: Path, text: str) -> list[tuple[int, dict]]:
-    rows = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    rows, blank = [], []
+    lines = text.rstrip().split("\n")  # blank lines at the very end are only the file's end
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
+            blank.append(number)
             continue
         record = _parse_json(path, line, number)
         if not isinstance(record, dict):
             raise DataError(path, number, f"expected a JSON object, got {type(record).__name__}")
         rows.append((number, record))
+    if rows:
+        _skipped_blank_lines(path, blank)
     return rows
 
 
@@ -144,11 +156,12 @@ def _read_csv(path: Path, text: str) -> tuple[list[tuple[int, dict]], list[str]]
         raise DataError(path, line, "a NUL byte in the text: the file is binary or damaged")
     csv.field_size_limit(max(csv.field_size_limit(), len(text)))  # a long message is a valid field
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows, header, end_of_previous = [], None, 0
+    rows, header, end_of_previous, blank = [], None, 0, []
     try:
         for row in reader:
             start, end_of_previous = end_of_previous + 1, reader.line_num
             if not row:
+                blank.append(start)
                 continue
             if header is None:
                 header = [name.strip() for name in row]
@@ -165,6 +178,7 @@ def _read_csv(path: Path, text: str) -> tuple[list[tuple[int, dict]], list[str]]
         raise DataError(path, end_of_previous + 1, f"malformed CSV in the row that starts here: {err}") from None
     if not rows:
         raise DataError(path, None, "the file has a header but no rows")
+    _skipped_blank_lines(path, [n for n in blank if n <= rows[-1][0]])  # not the empty lines after the last row
     return rows, header
 
 

@@ -238,6 +238,15 @@ def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
         load_conversations(tmp_path / "bad.json")
 
 
+def test_blank_lines_between_records_are_skipped_and_counted(tmp_path):
+    (tmp_path / "t.jsonl").write_text(json.dumps(GOOD) + "\n\n" + json.dumps(GOOD) + "\n   \n" + json.dumps(GOOD) + "\n\n\n",
+                                      encoding="utf-8")
+    (tmp_path / "t.csv").write_text(HEADER + GOOD_CSV_ROW + "\n" + GOOD_CSV_ROW + "\n\n", encoding="utf-8")
+    for name, count, where in (("t.jsonl", 2, "line 2, 4"), ("t.csv", 1, "line 3")):
+        with pytest.warns(UserWarning, match=rf"skipped {count} blank line\(s\) between records \({where}\)"):
+            assert len(load_records(tmp_path / name)) == (3 if name == "t.jsonl" else 2)
+
+
 def test_a_task_row_without_its_answer_names_its_line(tmp_path):
     path = write_jsonl(tmp_path / "task.jsonl", [{"prompt": "2+2?", "completion": "4"}, {"prompt": "3+3?"},
                                                  {"prompt": "1+1?", "completion": "2"}])
@@ -275,6 +284,7 @@ def mutations(text: str, rng) -> str:
     return text.replace(rng.choice([",", '"', ":", "\n"]), rng.choice(["", ";", "\n\n", '""']), rng.randrange(1, 4))
 
 
+@pytest.mark.filterwarnings("ignore:.*blank line")  # broken files have blank lines; their count is tested above
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
 def test_broken_files_give_a_data_error_and_nothing_else(tmp_path, suffix):
     records = [{**GOOD, "ticket_id": f"T{i}", "message": f"My kettle {i} leaks, \"badly\"."} for i in range(6)]
