@@ -73,14 +73,6 @@ def score_triage(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]
 TASK_SCORINGS = ("exact", "json_fields")
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text.strip())
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def score_task(outputs: Sequence[str], references: Sequence[str], scoring: str = "exact") -> dict[str, float]:
     """Held-out scores of a task's answers against the reference answers.
 
@@ -99,10 +91,10 @@ def score_task(outputs: Sequence[str], references: Sequence[str], scoring: str =
     if scoring == "json_fields":
         rows = []
         for output, reference in zip(outputs, references):
-            truth = _json_object(reference)
+            truth = parse_triage(reference)  # any one JSON object, not only triage's
             if truth is None:
                 raise ValueError(f"scoring 'json_fields' needs JSON-object answers; a reference is {reference[:80]!r}")
-            answer = _json_object(output)
+            answer = parse_triage(output)
             right = [answer is not None and answer.get(key) == value for key, value in truth.items()]
             rows.append((answer is not None, sum(right) / max(1, len(right)), all(right)))
         n = len(rows)
