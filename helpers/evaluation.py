@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+from transformers import GenerationConfig
 
 from helpers.metrics import score_task, score_triage
 from helpers.pretraining import pack_documents
@@ -92,7 +93,7 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(texts)), key=lengths.__getitem__)
     outputs: list[str] = [""] * len(texts)
-    sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
+    decoding = _decoding(model, tokenizer, max_new_tokens, temperature)
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     batches = range(0, len(texts), batch_size)
@@ -101,12 +102,21 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
             rows = order[start:start + batch_size]
             enc = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(model.device)
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
+            out = model.generate(**enc, generation_config=decoding)
             new_tokens = out[:, enc["input_ids"].shape[1]:]
             for i, text in zip(rows, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
                 outputs[i] = text
     torch.random.set_rng_state(generator_state)  # sampling here leaves the caller's random stream alone
     return outputs
+
+
+def _decoding(model, tokenizer, max_new_tokens: int, temperature: float) -> GenerationConfig:
+    """The same decoding for every model compared: the model's own stop tokens, and none of its own
+    sampling settings (a Hub model ships a temperature, top-p and a repetition penalty)."""
+    own = model.generation_config
+    sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
+    return GenerationConfig(max_new_tokens=max_new_tokens, eos_token_id=own.eos_token_id, bos_token_id=own.bos_token_id,
+                            pad_token_id=tokenizer.pad_token_id, **sampling)
 
 
 def _first_word(text: str) -> str:

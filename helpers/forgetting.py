@@ -28,8 +28,8 @@ from typing import Any
 from datasets import Dataset
 from transformers import TrainerCallback
 
-from helpers.evaluation import answer_loss, heldout_perplexity, probe_accuracy
-from helpers.pretraining import split_documents
+from helpers.evaluation import answer_loss, assistant_tokens, heldout_perplexity, probe_accuracy
+from helpers.pretraining import split_documents, wrap_document
 
 
 class ProbeFileError(ValueError):
@@ -115,9 +115,8 @@ def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: A
     the pre-tokenised form `SFTTrainer` takes as it is."""
     rows = []
     for conversation in conversations:
-        encoded = tokenizer.apply_chat_template(list(conversation), tokenize=True, return_dict=True,
-                                                return_assistant_tokens_mask=True)
-        ids = list(encoded["input_ids"])
+        encoded = assistant_tokens(tokenizer, conversation)
+        ids = encoded["input_ids"]
         rows.append({"input_ids": ids, "labels": [t if m else -100 for t, m in zip(ids, encoded["assistant_masks"])]})
     return rows
 
@@ -128,7 +127,7 @@ def text_rows(documents: Sequence[str], tokenizer: Any, max_length: int = 256) -
     longer than `max_length` tokens is cut into several rows."""
     rows = []
     for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
-        stream = [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+        stream = wrap_document(ids, tokenizer)
         for start in range(0, len(stream), max_length):
             piece = stream[start:start + max_length]
             if len(piece) > 1:

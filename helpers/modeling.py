@@ -15,6 +15,9 @@ from helpers.tokenization import END_OF_TURN
 # The kit's foundation model, pre-trained once by `scripts/pretrain_base.py` and committed: every
 # notebook's default MODEL, loaded like any Hub model.
 SHIPPED_BASE = REPO_ROOT / "models" / "loom-base-4m"
+# The gpu profile's model: a small instruct model with a permissive license (Apache-2.0) whose chat
+# template TRL can train on answers only, and whose full fine-tuning fits a free Colab T4.
+GPU_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 
 # Sizes of the kit's own foundation model: `cpu` pre-trains in about two minutes on two cores,
 # `gpu` is the same design, bigger, for a card.
@@ -22,6 +25,11 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
     "cpu": {"hidden_size": 256, "intermediate_size": 704, "num_hidden_layers": 4, "num_attention_heads": 4},
     "gpu": {"hidden_size": 512, "intermediate_size": 1408, "num_hidden_layers": 8, "num_attention_heads": 8},
 }
+
+
+def default_model(profile: str) -> str | Path:
+    """The model a notebook starts from when `MODEL` is not set: the shipped base on `cpu`, `GPU_MODEL` on `gpu`."""
+    return GPU_MODEL if profile == "gpu" else SHIPPED_BASE
 
 
 def tiny_llama_config(tokenizer, size: str = "cpu", max_positions: int = 512) -> LlamaConfig:
@@ -58,9 +66,12 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
     return sum(p.numel() for p in params.values())
 
 
-def load_model_and_tokenizer(path_or_id: str | Path, dtype: torch.dtype | str = "auto",
+def load_model_and_tokenizer(path_or_id: str | Path, dtype: torch.dtype | str = torch.float32,
                              trust_remote_code: bool = False):
     """Load a causal LM and its tokenizer from a local folder or a Hub id, exactly as for any Hub model.
+
+    Weights load in full precision by default, whatever dtype the checkpoint was saved in (Hub models
+    ship bf16, which a T4 cannot compute in): the trainer's bf16/fp16 flag decides the compute precision.
 
     `trust_remote_code` stays off unless you ask for it; weights load from safetensors. A tokenizer
     without a pad token gets its end-of-text token as pad, so batches can be padded.

@@ -25,11 +25,18 @@ def split_documents(text: str) -> list[str]:
     return [doc.strip() for doc in text.split("\n\n") if doc.strip()]
 
 
+def wrap_document(ids: Sequence[int], tokenizer) -> list[int]:
+    """A document's token ids between bos and eos, as the model reads it in pre-training (a tokenizer
+    without a bos token, as Qwen's, starts the document with its text)."""
+    bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
+    return [*bos, *ids, tokenizer.eos_token_id]
+
+
 def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
     """The token ids of documents, each wrapped in bos/eos, joined: the text as the model reads it."""
     stream: list[int] = []
     for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
-        stream += [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+        stream += wrap_document(ids, tokenizer)
     return stream
 
 

@@ -79,7 +79,7 @@ def load_reward_model(path: str | Path, tokenizer: Any) -> Any:
     """A sequence-classification model with one output (the reward) on the weights at `path`: the
     language model's body with a new, untrained scalar head instead of its output layer, and the
     tokenizer's pad token in its config (the head reads the last token that is not padding)."""
-    model = AutoModelForSequenceClassification.from_pretrained(str(path), num_labels=1)
+    model = AutoModelForSequenceClassification.from_pretrained(str(path), num_labels=1, dtype=torch.float32)
     if tokenizer.pad_token_id is None:
         raise ValueError("the tokenizer has no pad token: set tokenizer.pad_token first")
     model.config.pad_token_id = tokenizer.pad_token_id

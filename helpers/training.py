@@ -17,6 +17,7 @@ import torch
 from datasets import Dataset
 from transformers import EarlyStoppingCallback
 from trl import SFTConfig, SFTTrainer
+from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
 from helpers.runtime import PeakMemory, precision_flags
 
@@ -56,8 +57,10 @@ def chat_dataset(conversations: Sequence[Sequence[Mapping[str, str]]]) -> Datase
 def loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> list[tuple[str, bool]]:
     """Each token of a conversation with whether the loss is computed on it (True for the
     assistant's answer and its end-of-turn token, as `assistant_only_loss=True` trains)."""
+    # A Hub template without `{% generation %}` markers trains with the version of it TRL patches in.
+    template = None if has_generation_markers(tokenizer.chat_template) else get_training_chat_template(tokenizer)
     encoded = tokenizer.apply_chat_template(list(messages), tokenize=True, return_dict=True,
-                                            return_assistant_tokens_mask=True)
+                                            return_assistant_tokens_mask=True, chat_template=template)
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
     texts = [tokenizer.convert_tokens_to_string([t]) for t in tokens]
     return list(zip(texts, (bool(m) for m in encoded["assistant_masks"])))
