@@ -130,3 +130,48 @@ License: MIT, as the kit.
     path = folder / "README.md"
     path.write_text("---\n" + yaml.safe_dump(metadata, sort_keys=False) + "---\n\n" + body, encoding="utf-8")
     return path
+
+
+def write_fine_tuned_card(folder: str | Path, base_model: str, task: str, metrics: Mapping[str, float],
+                          training: Mapping[str, Any], data_files: Sequence[str | Path], limits: Sequence[str]) -> Path:
+    """Write `folder/README.md` for a fine-tuned model from a run's own results: Hub metadata (base
+    model, license, held-out metrics, training settings, data and weights fingerprints), what it does,
+    how to load and serve it, and its known limits."""
+    folder = Path(folder)
+    metadata = {
+        "license": "mit", "library_name": "transformers", "pipeline_tag": "text-generation", "language": ["en"],
+        "base_model": str(base_model), "tags": ["fine-tuned", "trl", "sft", "education"],
+        "metrics": {name: round(float(value), 4) for name, value in metrics.items()},
+        "training": dict(training),
+        "data_fingerprint": {Path(p).name: file_fingerprint(p) for p in data_files},
+        "weights_sha256": sha256(folder / WEIGHTS_FILE),
+        "libraries": library_versions(),
+    }
+    rows = [{"metric": name, "held-out value": float(value)} for name, value in metrics.items()]
+    body = f"""# {folder.name}
+
+{task}
+
+Fine-tuned from `{base_model}` with TRL's `SFTTrainer` (settings in the metadata above). Load it like
+any Hub model, or serve it with an OpenAI-compatible API:
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("{folder.name}")
+tokenizer = AutoTokenizer.from_pretrained("{folder.name}")
+```
+
+```bash
+transformers serve {folder.name} --host 127.0.0.1 --port 8000
+```
+
+## Held-out results
+
+{_table(rows, ["metric", "held-out value"])}
+
+## Limits
+
+""" + "\n".join(f"- {limit}" for limit in limits) + "\n\nLicense: MIT, as the kit.\n"
+    path = folder / "README.md"
+    path.write_text("---\n" + yaml.safe_dump(metadata, sort_keys=False) + "---\n\n" + body, encoding="utf-8")
+    return path

@@ -76,7 +76,7 @@ def precision_flags() -> dict[str, bool]:
     import torch
 
     if not torch.cuda.is_available():
-        return {"bf16": True, "fp16": False, "use_cpu": True} if cpu_has_native_bf16() else {"bf16": False, "fp16": False}
+        return {"bf16": cpu_has_native_bf16(), "fp16": False, "use_cpu": True}
     if torch.cuda.is_bf16_supported(including_emulation=False):  # a T4 emulates bf16, slowly
         return {"bf16": True, "fp16": False}
     return {"bf16": False, "fp16": True}
