@@ -33,9 +33,11 @@ def show_answers(answers: pd.DataFrame) -> None:
     left-aligned, HTML escaped (pandas' plain table cuts cells at 50 characters and prints breaks as \\n)."""
     from IPython.display import display
 
-    display(answers.style.hide(axis="index").format(escape="html")
+    html = (answers.style.hide(axis="index").format(escape="html")
             .set_properties(subset=["answer"], **{"text-align": "left", "white-space": "pre-wrap",
-                                                  "font-family": "monospace"}))
+                                                  "font-family": "monospace"}).to_html())
+    text = "\n\n".join(f"{row.model}:\n{row.answer}" for row in answers.itertuples())  # for text-only viewers
+    display({"text/html": html, "text/plain": text}, raw=True)
 
 
 def playground(models: Models, prompt: Callable[[str], list[dict[str, str]]] = triage_messages,

@@ -1,10 +1,11 @@
 """The playground helper: the same chat and decoding for every model, and a widget that answers on a click
 (in a browser: tests/test_jupyterlab_browser.py)."""
 
+import pandas as pd
 import pytest
 
 from helpers.modeling import build_model
-from helpers.playground import compare_answers, playground
+from helpers.playground import compare_answers, playground, show_answers
 from helpers.tasks import triage_messages
 from helpers.tokenization import train_tokenizer
 
@@ -47,3 +48,13 @@ def test_playground_widget_answers_the_text_in_its_box(models, monkeypatch):
 def test_playground_needs_a_model():
     with pytest.raises(ValueError, match="at least one model"):
         playground({})
+
+
+def test_answers_are_shown_whole_and_escaped(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw=False: shown.append(data))
+    long = "Dear customer, " + "word " * 30 + "<b>\nTicket: product \"kettle\""
+    show_answers(pd.DataFrame({"model": ["base", "fine-tuned"], "answer": [long, '{"intent": "other"}']}))
+    html, text = shown[0]["text/html"], shown[0]["text/plain"]
+    assert "word " * 30 in html and "&lt;b&gt;\nTicket" in html  # not cut at 50 characters; breaks kept
+    assert text.startswith("base:\nDear customer") and '{"intent": "other"}' in text
