@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,10 @@ def browser_executable() -> str:
     fails with what to install when it, or the playwright package, is missing."""
     try:
         import playwright.sync_api  # noqa: F401
+        missing = False
     except ImportError:
+        missing = True
+    if missing:  # failed outside the `except`, so that the message comes alone
         pytest.fail("The browser test needs the playwright Python package: pip install playwright "
                     "(it is in requirements.txt; no browser download is needed, it drives the system's "
                     f"Chromium). {INSTALL_HINT}", pytrace=False)
@@ -147,8 +151,7 @@ def stop_server(server: subprocess.Popen, url: str | None, token: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def fine_tuned_model(notebook_runs) -> Path:
+def fine_tuned_model(notebook_runs: dict) -> Path:
     """Notebook 02's model: in the test session, once notebook 02 has run; else built now if missing."""
     if STEM in notebook_runs and notebook_runs[STEM].exception():
         pytest.fail(f"{STEM} failed, so there is no fine-tuned model to try: {notebook_runs[STEM].exception()}",
@@ -156,10 +159,9 @@ def fine_tuned_model(notebook_runs) -> Path:
     return ensure_checkpoint("sft")
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory, fine_tuned_model):
-    """A JupyterLab server of this test's own: (base URL, token, timings)."""
-    home = tmp_path_factory.mktemp("jupyter")
+@contextmanager
+def jupyterlab(home: Path):
+    """A JupyterLab server of this test's own, its folders under `home`: yields (base URL, token)."""
     folders = {name: home / name
                for name in ("config", "data", "runtime", "settings", "workspaces", "ipython", "notebooks")}
     for folder in folders.values():
@@ -187,40 +189,42 @@ def jupyterlab(tmp_path_factory, fine_tuned_model):
     env["JUPYTER_PREFER_ENV_PATH"] = "0"  # the data folder above before the environment's own kernel spec
     token = secrets.token_hex(24)
     log = (home / "server.log").open("w")
-    start = time.time()
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={free_port()}", "--ServerApp.port_retries=50", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={folders['notebooks']}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly",
+         f"--ServerApp.root_dir={folders['notebooks']}", "--LabApp.extension_manager=readonly",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
         cwd=folders["notebooks"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = None
     try:
         url = wait_for_server(server, folders["runtime"], token)
-        yield url, token, {"server_start": round(time.time() - start, 1)}
+        yield url, token
     except BaseException:
         print((home / "server.log").read_text()[-3000:])
         raise
     finally:
         stop_server(server, url, token)
         log.close()
+        (runs_dir() / "browser").mkdir(parents=True, exist_ok=True)
+        shutil.copy(home / "server.log", runs_dir() / "browser" / "server.log")  # beside the screenshot
 
 
-def test_playground_compares_base_and_fine_tuned_in_jupyterlab(jupyterlab):
-    executable = browser_executable()
+def test_playground_compares_base_and_fine_tuned_in_jupyterlab(notebook_runs, tmp_path):
+    chromium = browser_executable()  # first: a missing browser fails at once, before any wait
+    fine_tuned_model(notebook_runs)
     from playwright.sync_api import expect, sync_playwright
 
-    url, token, timings = jupyterlab
     shots = runs_dir() / "browser"
     shots.mkdir(parents=True, exist_ok=True)
-    started = time.time()
+    started, timings = time.time(), {}
 
     def mark(phase: str) -> None:
         timings[phase] = round(time.time() - started, 1)
 
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=executable, headless=True)
+    with jupyterlab(tmp_path) as (url, token), sync_playwright() as driver:
+        mark("server_started")
+        browser = driver.chromium.launch(executable_path=chromium, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)
