@@ -1,4 +1,5 @@
-"""Every notebook follows the kit's conventions (checked on the committed files, without running them)."""
+"""Every notebook follows the kit's conventions (checked on the committed files, without running them):
+the course's numbered lessons, and the notebooks beside them (the playground)."""
 
 import json
 import re
@@ -8,7 +9,8 @@ import pytest
 from helpers.notebooks import course_notebooks
 from helpers.runtime import NOTEBOOKS_DIR
 
-NOTEBOOKS = course_notebooks()
+COURSE = course_notebooks()
+NOTEBOOKS = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
 BADGE = re.compile(r"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/main/(notebooks/[^)\s]+\.ipynb)")
 
 
@@ -17,7 +19,8 @@ def load(stem: str) -> dict:
 
 
 def test_the_course_starts_at_00():
-    assert NOTEBOOKS[:2] == ["00_foundation_model", "01_data_preparation"]
+    assert COURSE[:2] == ["00_foundation_model", "01_data_preparation"]
+    assert "playground" in NOTEBOOKS and "playground" not in COURSE
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -53,7 +56,7 @@ def test_kernelspec_and_colab_only_install(stem):
     assert installs == [doc["cells"][1]]
 
 
-@pytest.mark.parametrize("stem", NOTEBOOKS)
+@pytest.mark.parametrize("stem", COURSE)  # the lessons measure; the playground only shows answers
 def test_notebook_writes_results(stem):
     source = "".join("".join(c["source"]) for c in load(stem)["cells"])
     assert f'Run(notebook="{stem}"' in source and "run.finish()" in source
