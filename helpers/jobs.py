@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transformers import PrinterCallback
+
 from helpers.data import load_splits, reply_demonstrations, triage_conversations
 from helpers.modeling import SHIPPED_BASE, load_model_and_tokenizer
 from helpers.notebooks import ensure_processed_data
@@ -76,9 +78,10 @@ def job_conversations(job: Job) -> list[list[dict[str, str]]]:
     return triage_conversations(list(load_splits(data_dir)["train"])) + replies
 
 
-def run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job, progress: bool = True) -> dict[str, Any]:
     """Fine-tune as the job says, on as many processes as it was launched on; save the model (the main
-    process writes it once) and return the per-step training losses, the process count and the time."""
+    process writes it once) and return the per-step training losses, the process count and the time.
+    `progress=False` hides the progress bar (the main process shows it; the others never do)."""
     processes = int(os.environ.get("WORLD_SIZE", 1))  # set by the launcher (accelerate launch, torchrun)
     if job.batch_size % processes:
         raise ValueError(f"batch_size {job.batch_size} does not split evenly over {processes} processes")
@@ -87,9 +90,11 @@ def run_job(job: Job) -> dict[str, Any]:
     model, tokenizer = load_model_and_tokenizer(local_model if local_model.exists() else job.model)  # else a Hub id
     config = sft_config(out / "checkpoints", learning_rate=job.learning_rate, max_steps=job.steps,
                         batch_size=job.batch_size // processes, seed=job.seed, logging_steps=1,
-                        disable_tqdm=int(os.environ.get("RANK", 0)) != 0)
+                        disable_tqdm=not progress or int(os.environ.get("RANK", 0)) != 0)
     peft_config = lora_config(job.lora_rank) if job.method == "lora" else None
     trainer = sft_trainer(model, tokenizer, chat_dataset(job_conversations(job)), config, peft_config=peft_config)
+    if not progress:
+        trainer.remove_callback(PrinterCallback)  # without a bar, the trainer would print every step's log
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
