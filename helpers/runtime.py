@@ -72,7 +72,8 @@ def cpu_has_native_bf16() -> bool:
 
 def precision_flags() -> dict[str, bool]:
     """Mixed-precision flags for a Trainer config, decided here for the whole kit: bf16 on a GPU that
-    supports it, fp16 on older cards (a T4), bf16 autocast on a CPU with native bf16, else fp32."""
+    supports it, fp16 on older cards (a T4), bf16 autocast on a CPU with native bf16, else fp32. On a
+    CPU, `use_cpu` also lets processes launched together train as one (data parallel over gloo)."""
     import torch
 
     if not torch.cuda.is_available():

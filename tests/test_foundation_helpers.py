@@ -119,4 +119,4 @@ def test_precision_is_bf16_autocast_only_where_the_cpu_has_it(monkeypatch):
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
     assert precision_flags() == {"bf16": True, "fp16": False, "use_cpu": True}
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
-    assert precision_flags() == {"bf16": False, "fp16": False}
+    assert precision_flags() == {"bf16": False, "fp16": False, "use_cpu": True}  # use_cpu: DDP over gloo
