@@ -86,7 +86,7 @@ def write_model_card(folder: str | Path, parameters: int, final: Mapping[str, fl
     body = f"""# {folder.name}
 
 The course kit's foundation model: a {parameters / 1e6:.1f}M-parameter Llama-style causal language model,
-pre-trained from scratch on the kit's own seeded document stream (`helpers/synth/stream.py`). Every
+pre-trained from scratch on the kit's own seeded document stream (`synth/stream.py`). Every
 notebook fine-tunes it by default, loaded like any Hub model:
 
 ```python

@@ -29,7 +29,7 @@ def pretraining_throughput(steps: int, batch_size: int, block_size: int, repeats
 
     from helpers.modeling import SHIPPED_BASE, build_model, count_parameters, load_model_and_tokenizer
     from helpers.pretraining import StreamedBlocks, pretraining_arguments
-    from helpers.synth.stream import document_stream
+    from synth.stream import document_stream
 
     _, tokenizer = load_model_and_tokenizer(SHIPPED_BASE)
     blocks = StreamedBlocks(lambda: document_stream(seed=0), tokenizer, block_size)

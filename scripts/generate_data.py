@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from helpers.runtime import DATA_DIR
-from helpers.synth.support import write_support_data
-from helpers.synth.world import write_general_data
+from synth.support import write_support_data
+from synth.world import write_general_data
 
 SEED = 1234
 

@@ -35,7 +35,7 @@ from helpers.modeling import SHIPPED_BASE, build_model, count_parameters, save_m
 from helpers.pretraining import (StreamedBlocks, TrainingLog, corpus_token_stream, pack_documents,  # noqa: E402
                                  pretrain, pretraining_arguments, read_training_log, split_documents)
 from helpers.runtime import DATA_DIR, REPO_ROOT, precision_flags, set_seed  # noqa: E402
-from helpers.synth.stream import HELDOUT_FILES, document_stream, reading_probes  # noqa: E402
+from synth.stream import HELDOUT_FILES, document_stream, reading_probes  # noqa: E402
 from helpers.tokenization import train_tokenizer  # noqa: E402
 
 TOKENIZER_SEED = 10_000  # the tokenizer learns its merges from other documents than training reads first

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from helpers.runtime import DATA_DIR, REPO_ROOT
-from helpers.synth.world import write_general_data
+from synth.world import write_general_data
 
 GENERAL = DATA_DIR / "general"
 

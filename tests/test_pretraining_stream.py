@@ -13,8 +13,8 @@ from helpers.modeling import build_model, count_parameters
 from helpers.pretraining import (StreamedBlocks, TrainingLog, pack_documents, pretrain, pretraining_arguments,
                                  read_training_log)
 from helpers.runtime import DATA_DIR
-from helpers.synth.stream import TONE_LINES, URGENCY_LINES, document_stream, heldout_messages, reading_probes, support_thread
-from helpers.synth.support import MAX_SIMILARITY, ShingleIndex
+from synth.stream import TONE_LINES, URGENCY_LINES, document_stream, heldout_messages, reading_probes, support_thread
+from synth.tickets import MAX_SIMILARITY, ShingleIndex
 from helpers.tokenization import train_tokenizer
 
 N_DOCUMENTS = 12_000  # about ten batches of e-mail

@@ -11,7 +11,7 @@ from helpers.model_card import WEIGHTS_FILE, read_card, sha256
 from helpers.modeling import SHIPPED_BASE, load_model_and_tokenizer
 from helpers.pretraining import corpus_token_stream, read_training_log, split_documents
 from helpers.runtime import DATA_DIR
-from helpers.synth.stream import document_stream, reading_probes
+from synth.stream import document_stream, reading_probes
 from helpers.tokenization import END_OF_TURN
 
 

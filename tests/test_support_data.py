@@ -11,11 +11,11 @@ import pytest
 
 from helpers.rubric import RUBRIC_ITEMS, score_reply
 from helpers.runtime import DATA_DIR
-from helpers.synth.support import (DEFECTS, EXPORT_COLUMNS, MAX_SIMILARITY, NEAR_COPY_SIMILARITY,
-                                   TICKET_FIELDS, card_number, label_variants, labels_readable,
-                                   luhn_valid, reference_number, write_support_data)
 from helpers.tasks import INTENTS, LABEL_VALUES, ORDER_ID_PATTERN, normalize_label
 from helpers.text import jaccard, normalize_text, shingles
+from synth.export import DEFECTS, EXPORT_COLUMNS, card_number, label_variants, luhn_valid, reference_number
+from synth.support import write_support_data
+from synth.tickets import MAX_SIMILARITY, NEAR_COPY_SIMILARITY, TICKET_FIELDS, labels_readable
 
 SUPPORT = DATA_DIR / "support"
 LABEL_FIELDS = ("intent", "product", "urgency", "sentiment")

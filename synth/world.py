@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.synth.support import corpus_tickets
+from synth.support import corpus_tickets
 
 ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "st", "th")
 VOWELS = ("a", "e", "i", "o", "u", "ai", "ei", "ou")

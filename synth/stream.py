@@ -20,8 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from helpers.synth.support import ShingleIndex, generate_tickets
-from helpers.synth.world import (Fact, World, _entry, _letter, _qa, _record, _story, arithmetic_facts,
+from synth.tickets import ShingleIndex, generate_tickets
+from synth.world import (Fact, World, _entry, _letter, _qa, _record, _story, arithmetic_facts,
                                  build_world, fact_sentence, world_facts)
 
 HELDOUT_FILES = ("triage_test.jsonl", "preferences_test.jsonl", "reply_prompts_test.jsonl")
