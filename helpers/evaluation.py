@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
 from helpers.metrics import score_task, score_triage
 from helpers.pretraining import pack_documents
-from helpers.rubric import RUBRIC_ITEMS, score_reply
+from helpers.rubric import reply_example_scores, rubric_verdict
 from helpers.tasks import reply_messages, triage_messages
 
 TRIAGE_MAX_TOKENS = 96  # a triage answer is about 60 tokens; room for a model that rambles
@@ -232,16 +233,8 @@ def evaluate_task(model, tokenizer, conversations: Sequence[Sequence[Mapping[str
 
 def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The mean rubric score of replies to tickets (`rubric_score`) and each item's pass rate
-    (`rubric_<item>`, over the tickets where the item applies)."""
-    if len(replies) != len(tickets):
-        raise ValueError(f"{len(replies)} replies for {len(tickets)} tickets")
-    results = [score_reply(reply, ticket) for reply, ticket in zip(replies, tickets)]
-    scores = {"rubric_score": sum(r.score for r in results) / len(results)}
-    for item in RUBRIC_ITEMS:
-        verdicts = [r.items[item] for r in results if item in r.items]
-        if verdicts:
-            scores[f"rubric_{item}"] = sum(verdicts) / len(verdicts)
-    return scores
+    (`rubric_<item>`, over the tickets where the item applies): the means of `reply_example_scores`."""
+    return {key: float(np.nanmean(values)) for key, values in reply_example_scores(replies, tickets).items()}
 
 
 def evaluate_replies(model, tokenizer, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
@@ -263,9 +256,8 @@ def kl_to_reference(model, reference, tokenizer, tickets: Sequence[Mapping[str, 
 
 
 def win_rate(replies: Sequence[str], baseline_replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> float:
-    """Share of tickets where the rubric scores `replies` above `baseline_replies` (a tie counts half)."""
-    wins = 0.0
-    for reply, baseline, ticket in zip(replies, baseline_replies, tickets, strict=True):
-        a, b = score_reply(reply, ticket).score, score_reply(baseline, ticket).score
-        wins += 1.0 if a > b else 0.5 if a == b else 0.0
-    return wins / len(tickets)
+    """Share of tickets where the rubric prefers `replies` to `baseline_replies` (`rubric_verdict`; a tie counts half)."""
+    points = {"A": 1.0, "tie": 0.5, "B": 0.0}
+    verdicts = [rubric_verdict(reply, baseline, ticket)
+                for reply, baseline, ticket in zip(replies, baseline_replies, tickets, strict=True)]
+    return sum(points[v] for v in verdicts) / len(tickets)

@@ -22,9 +22,8 @@ import numpy as np
 import torch
 
 from helpers.evaluation import answer_token_logprobs, padding_side
-from helpers.metrics import triage_rows
-from helpers.rubric import RUBRIC_ITEMS, score_reply
-from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, reply_prompt, triage_target
+from helpers.metrics import triage_example_scores, triage_rows
+from helpers.tasks import LABEL_VALUES, reply_prompt, triage_target
 
 CONFUSION_FIELDS = ("intent", "product", "urgency", "sentiment")
 NO_ANSWER = "(no answer)"  # the output was not a JSON object with this field
@@ -92,36 +91,6 @@ def ticket_references(tickets: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 # ---- per-example scores ---------------------------------------------------------------------
-
-def triage_example_scores(outputs: Sequence[str], records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """One 0/1 (or fraction) per ticket for every triage metric: `json_valid`, `schema_valid`,
-    `exact_match`, `<field>_accuracy` and `field_accuracy` (the share of the five fields right).
-    Their means are exactly `helpers.metrics.score_triage`."""
-    rows = triage_rows(outputs, records)
-    if not rows:
-        raise ValueError("no examples to score")
-    scores = {key: np.array([float(r[key]) for r in rows]) for key in ("json_valid", "schema_valid", "exact_match")}
-    for field in TRIAGE_FIELDS:
-        scores[f"{field}_accuracy"] = np.array([float(r["correct"][field]) for r in rows])
-    scores["field_accuracy"] = np.mean([scores[f"{f}_accuracy"] for f in TRIAGE_FIELDS], axis=0)
-    return scores
-
-
-def reply_example_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """Per reply: `rubric_score` and each `rubric_<item>` (1 pass, 0 fail, NaN where the item does not
-    apply). Their (NaN-skipping) means are exactly `helpers.evaluation.reply_scores`."""
-    if len(replies) != len(tickets):
-        raise ValueError(f"{len(replies)} replies for {len(tickets)} tickets")
-    if not replies:
-        raise ValueError("no replies to score")
-    results = [score_reply(reply, ticket) for reply, ticket in zip(replies, tickets)]
-    scores = {"rubric_score": np.array([r.score for r in results])}
-    for item in RUBRIC_ITEMS:
-        values = np.array([float(r.items[item]) if item in r.items else np.nan for r in results])
-        if not np.isnan(values).all():
-            scores[f"rubric_{item}"] = values
-    return scores
-
 
 @torch.no_grad()
 def answer_nll(model: Any, tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, str]]],
@@ -249,12 +218,6 @@ def worst_examples(scores: Sequence[float], inputs: Sequence[Any], outputs: Sequ
 # ---- judges ---------------------------------------------------------------------------------
 
 JUDGE_SYSTEM = "You compare two replies to a customer and say which one follows the house style better."
-
-
-def rubric_verdict(reply_a: str, reply_b: str, ticket: Mapping[str, Any]) -> str:
-    """The rule-based judge: "A" or "B", whichever the rubric scores higher, or "tie"."""
-    a, b = score_reply(reply_a, ticket).score, score_reply(reply_b, ticket).score
-    return "A" if a > b else "B" if b > a else "tie"
 
 
 def judge_messages(ticket: Mapping[str, Any], reply_a: str, reply_b: str) -> list[dict[str, str]]:

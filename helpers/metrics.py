@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from helpers.tasks import LABEL_VALUES, ORDER_ID_PATTERN, TRIAGE_FIELDS
 
 
@@ -50,24 +52,29 @@ def triage_rows(outputs: Sequence[str], references: Sequence[Mapping[str, Any]])
     return rows
 
 
+def triage_example_scores(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """One 0/1 (or fraction) per ticket for every triage metric: `json_valid`, `schema_valid`,
+    `exact_match`, `<field>_accuracy` and `field_accuracy` (the share of the five fields right): the
+    source of `score_triage`, of every interval and of the error analysis."""
+    rows = triage_rows(outputs, references)
+    if not rows:
+        raise ValueError("no examples to score")
+    scores = {key: np.array([float(r[key]) for r in rows]) for key in ("json_valid", "schema_valid", "exact_match")}
+    for field in TRIAGE_FIELDS:
+        scores[f"{field}_accuracy"] = np.array([float(r["correct"][field]) for r in rows])
+    scores["field_accuracy"] = np.mean([scores[f"{f}_accuracy"] for f in TRIAGE_FIELDS], axis=0)
+    return scores
+
+
 def score_triage(outputs: Sequence[str], references: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Triage metrics over a test set: `json_valid`, `schema_valid`, `field_accuracy` (the mean of
-    the five fields' accuracies), `exact_match` (all five right) and each `<field>_accuracy`.
+    the five fields' accuracies), `exact_match` (all five right) and each `<field>_accuracy`: the
+    means of `triage_example_scores`.
 
     An output that is not JSON counts as wrong on every field, so the scores are comparable
     between a model that always answers and one that often does not.
     """
-    rows = triage_rows(outputs, references)
-    if not rows:
-        raise ValueError("no examples to score")
-    n = len(rows)
-    scores = {"json_valid": sum(r["json_valid"] for r in rows) / n,
-              "schema_valid": sum(r["schema_valid"] for r in rows) / n,
-              "exact_match": sum(r["exact_match"] for r in rows) / n}
-    for field in TRIAGE_FIELDS:
-        scores[f"{field}_accuracy"] = sum(r["correct"][field] for r in rows) / n
-    scores["field_accuracy"] = sum(scores[f"{f}_accuracy"] for f in TRIAGE_FIELDS) / len(TRIAGE_FIELDS)
-    return scores
+    return {key: float(values.mean()) for key, values in triage_example_scores(outputs, references).items()}
 
 
 TASK_SCORINGS = ("exact", "json_fields")

@@ -12,9 +12,11 @@ a word (so "guarantee" also catches "guaranteed"), and curly apostrophes count a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 RUBRIC_ITEMS = (
     "names_customer", "acknowledges_problem", "cites_order_id", "one_next_step",
@@ -144,3 +146,25 @@ def score_reply(reply: str, ticket: Mapping[str, Any]) -> RubricResult:
     items["no_forbidden_promise"] = _PROMISE.search(text) is None
     ordered = {name: items[name] for name in RUBRIC_ITEMS if name in items}
     return RubricResult(score=sum(ordered.values()) / len(ordered), items=ordered)
+
+
+def reply_example_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Per reply: `rubric_score` and each `rubric_<item>` (1 pass, 0 fail, NaN where the item does not
+    apply): the source of every mean (`helpers.evaluation.reply_scores`) and interval of the rubric."""
+    if len(replies) != len(tickets):
+        raise ValueError(f"{len(replies)} replies for {len(tickets)} tickets")
+    if not replies:
+        raise ValueError("no replies to score")
+    results = [score_reply(reply, ticket) for reply, ticket in zip(replies, tickets)]
+    scores = {"rubric_score": np.array([result.score for result in results])}
+    for item in RUBRIC_ITEMS:
+        values = np.array([float(result.items[item]) if item in result.items else np.nan for result in results])
+        if not np.isnan(values).all():
+            scores[f"rubric_{item}"] = values
+    return scores
+
+
+def rubric_verdict(reply_a: str, reply_b: str, ticket: Mapping[str, Any]) -> str:
+    """The rule-based judge of a pair: "A" or "B", whichever the rubric scores higher, or "tie"."""
+    a, b = score_reply(reply_a, ticket).score, score_reply(reply_b, ticket).score
+    return "A" if a > b else "B" if b > a else "tie"

@@ -13,11 +13,11 @@ from helpers.evaluation import reply_scores
 from helpers.harness import (NO_ANSWER, OTHER_LABEL, answer_nll, bootstrap_ci, confusion_matrix, evaluate_on_file,
                              failure_shares, judge_agreement, judge_pairs, load_for_evaluation, load_kit_metric,
                              paired_difference_ci, parse_verdict, ppl_statistic, predicted_labels,
-                             reply_example_scores, rubric_verdict, ticket_references, triage_example_scores,
-                             triage_metric_suite, triage_references, verdict_probabilities, with_intervals,
-                             worst_examples)
+                             ticket_references, triage_metric_suite, triage_references, verdict_probabilities,
+                             with_intervals, worst_examples)
 from helpers.metric_modules import metric_path
-from helpers.metrics import score_triage
+from helpers.metrics import score_triage, triage_example_scores
+from helpers.rubric import reply_example_scores, rubric_verdict
 from helpers.modeling import build_model
 from helpers.tasks import reply_messages, triage_messages, triage_target
 from helpers.tokenization import train_tokenizer
