@@ -14,7 +14,7 @@ from helpers.model_card import read_card, write_fine_tuned_card
 from helpers.modeling import SHIPPED_BASE
 from helpers.offline_models import QWEN2_5_0_5B, SMALL
 from helpers.peft_methods import lora_config
-from helpers.serving import model_server
+from helpers.serving import model_server, request_problem
 
 
 def test_parameter_count_matches_real_models():
@@ -77,6 +77,20 @@ def test_server_needs_a_model_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="No model to serve"):
         with model_server(tmp_path):
             pass
+
+
+def test_requests_the_server_refuses_say_why():
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(SHIPPED_BASE)
+    chat = [{"role": "user", "content": "Where is my order?"}]
+    assert request_problem({"messages": chat, "max_tokens": 50}, tokenizer, context=512) is None
+    assert "messages must be" in request_problem({"messages": "hi"}, tokenizer, 512)
+    assert "messages must be" in request_problem({"messages": [{"role": "user"}]}, tokenizer, 512)
+    assert "max_tokens must be" in request_problem({"messages": chat, "max_tokens": -1}, tokenizer, 512)
+    long = [{"role": "user", "content": "late " * 600}]
+    assert "exceeds the model's context of 512 tokens" in request_problem({"messages": long}, tokenizer, 512)
+    assert request_problem([chat], tokenizer, 512) == "the body must be a JSON object"
 
 
 def test_fine_tuned_card_carries_the_measured_results(tmp_path):
