@@ -52,7 +52,7 @@ def tracker_settings(output_dir: str | Path, run_name: str | None = None,
     output = Path(output_dir).resolve()
     if project is None:
         below = output.relative_to(runs_dir()).parts if output.is_relative_to(runs_dir()) else ()
-        project = below[0] if len(below) > 1 else output.parent.name or "default"
+        project = below[0] if below else output.parent.name or "default"
     report_to = [] if tracker() == "none" else ["tensorboard"]
     return {"report_to": report_to, "project": project, "run_name": run_name or output.name}
 
@@ -74,7 +74,7 @@ def direct_logs(trainer: Any, fresh: bool = True) -> None:
             path = log_dir(trainer.args)
             if fresh:
                 for old in path.glob(EVENT_FILES):
-                    old.unlink()
+                    old.unlink(missing_ok=True)  # another process of the same run may be first
             callback.logging_dir = str(path)
 
 
