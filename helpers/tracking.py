@@ -111,9 +111,14 @@ def dashboard(project: str | None = None, port: int = 6006) -> int:
         return 0
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`python -m helpers.tracking [PROJECT] [--port N]` (`python kit.py dashboard`): the dashboard."""
     parser = argparse.ArgumentParser(description="Open the training dashboard (TensorBoard) on 127.0.0.1.")
     parser.add_argument("project", nargs="?", help="one project (a notebook's stem); all of them by default")
     parser.add_argument("--port", type=int, default=6006)
-    options = parser.parse_args()
-    sys.exit(dashboard(options.project, options.port))
+    options = parser.parse_args(argv)
+    return dashboard(options.project, options.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

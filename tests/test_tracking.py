@@ -82,7 +82,7 @@ def test_dashboard_serves_on_the_loopback_only(runs, monkeypatch):
     commands = []
     monkeypatch.setattr(tracking.subprocess, "run",
                         lambda command: commands.append(command) or type("Done", (), {"returncode": 0}))
-    assert tracking.dashboard("05_dpo", port=7000) == 0
+    assert tracking.main(["05_dpo", "--port", "7000"]) == 0
     command = commands[0]
     assert command[command.index("--host") + 1] == "127.0.0.1" and command[command.index("--port") + 1] == "7000"
     assert command[command.index("--logdir") + 1] == str(runs.resolve() / "tracking" / "05_dpo")
