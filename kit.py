@@ -5,6 +5,7 @@
                            # (and, for its browser test, Chromium with apt-get when root or sudo allow)
     python kit.py lab      # install what is missing, open the notebooks in JupyterLab
     python kit.py pretrain # pre-train the shipped base model again (scripts/pretrain_base.py; resumable)
+    python kit.py dashboard [PROJECT]  # TensorBoard on http://127.0.0.1:6006 over every run's logs
 
 Inside an active virtual or conda environment the kit installs into it; otherwise it creates `.venv/`
 here. Installing is skipped when requirements.txt has not changed since the last install.
@@ -27,6 +28,7 @@ COMMANDS = {
     "test": ["-m", "pytest"],
     "lab": ["-m", "jupyterlab", "notebooks"],
     "pretrain": ["scripts/pretrain_base.py"],
+    "dashboard": ["-m", "helpers.tracking"],
 }
 
 

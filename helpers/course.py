@@ -147,7 +147,8 @@ def write_report(wall_times: dict[str, float] | None = None) -> Path:
     """Write `runs/REPORT.md`: the headline tables and plots (`HEADLINES`), then for each notebook its
     profile, wall time, metrics table and figures."""
     out = runs_dir() / "REPORT.md"
-    lines = ["# Course report", "", "Each notebook's measured results (`runs/<notebook>/results.json`).", ""]
+    lines = ["# Course report", "", "Each notebook's measured results (`runs/<notebook>/results.json`); every training "
+             "run's curves are in `runs/tracking/`, shown by `python kit.py dashboard`.", ""]
     lines += headline_section()
     for stem in course_notebooks():
         results_path = runs_dir() / stem / "results.json"

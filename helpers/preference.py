@@ -23,6 +23,7 @@ from datasets import Dataset
 from trl import DPOConfig, KTOConfig
 
 from helpers.runtime import precision_flags
+from helpers.tracking import tracker_settings
 
 # The implicit-reward metrics DPO logs (KTO logs all but `accuracies`), as named in trl's log history.
 REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -41,8 +42,8 @@ def _common_settings(output_dir: str | Path, learning_rate: float, max_steps: in
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
         max_length=max_length, activation_checkpointing=False, lr_scheduler_type="cosine",
         warmup_steps=0.1, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(5, max_steps // 10)), report_to=[], save_strategy="no",
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(),
+        logging_steps=max(1, min(5, max_steps // 10)), save_strategy="no",
+        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(), **tracker_settings(output_dir),
     )
     if eval_every:
         settings.update(eval_strategy="steps", eval_steps=eval_every)

@@ -18,6 +18,7 @@ from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallba
 from transformers.trainer_utils import get_last_checkpoint
 
 from helpers.runtime import precision_flags
+from helpers.tracking import direct_logs, tracker_settings
 
 
 def split_documents(text: str) -> list[str]:
@@ -77,10 +78,12 @@ class StreamedBlocks(torch.utils.data.IterableDataset):
 
 def pretraining_arguments(output_dir: str | Path, max_steps: int, learning_rate: float = 1e-3,
                           batch_size: int = 16, seed: int = 0, eval_steps: int = 50,
-                          warmup_steps: int | None = None, save_steps: int | None = None) -> TrainingArguments:
+                          warmup_steps: int | None = None, save_steps: int | None = None,
+                          run_name: str | None = None, project: str | None = None) -> TrainingArguments:
     """Trainer settings that suit a small model: a high learning rate with warm-up and cosine decay
     to a tenth of it, held-out loss every `eval_steps`, checkpoints to resume from (every
-    `save_steps`, default four evaluations), and the precision `precision_flags` picks for this machine."""
+    `save_steps`, default four evaluations), and the precision `precision_flags` picks for this machine.
+    The logs go to the local tracker as `run_name` of `project` (`helpers.tracking.tracker_settings`)."""
     return TrainingArguments(
         output_dir=str(output_dir), max_steps=max_steps, learning_rate=learning_rate,
         lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr_rate": 0.1},
@@ -88,8 +91,8 @@ def pretraining_arguments(output_dir: str | Path, max_steps: int, learning_rate:
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
         eval_strategy="steps", eval_steps=eval_steps, logging_steps=max(1, eval_steps // 5),
         save_strategy="steps", save_steps=save_steps or eval_steps * 4, save_total_limit=2,
-        seed=seed, data_seed=seed, report_to="none", dataloader_num_workers=0,
-        **precision_flags(),
+        seed=seed, data_seed=seed, dataloader_num_workers=0,
+        **precision_flags(), **tracker_settings(output_dir, run_name, project),
     )
 
 
@@ -140,6 +143,7 @@ def pretrain(model, tokenizer, train, heldout: Dataset, args: TrainingArguments,
                       processing_class=tokenizer, callbacks=list(callbacks),
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    direct_logs(trainer, fresh=last is None)  # a resumed run adds to its logs
     if last and TrainerState.load_from_json(f"{last}/trainer_state.json").global_step >= args.max_steps:
         # a finished run: resuming would train one step past its end
         load_model(model, f"{last}/model.safetensors")

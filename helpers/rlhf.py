@@ -23,16 +23,18 @@ from trl import GRPOConfig, RewardConfig
 from helpers.evaluation import evaluate_replies, kl_to_reference, padding_side
 from helpers.rubric import score_reply
 from helpers.runtime import precision_flags
+from helpers.tracking import tracker_settings
 from helpers.tasks import reply_messages
 
 RUBRIC_TICKET_FIELDS = ("intent", "product", "order_id", "customer_name")  # what the rubric reads of a ticket
 
 
-def _common_flags() -> dict[str, Any]:
+def _common_flags(output_dir: str | Path) -> dict[str, Any]:
     """Settings every TRL config here shares: the machine's precision, no activation checkpointing,
-    no logging services, pinned memory only on CUDA, no checkpoints saved along the way."""
-    return dict(activation_checkpointing=False, report_to=[], save_strategy="no",
-                dataloader_pin_memory=torch.cuda.is_available(), **precision_flags())
+    logs to the local tracker (`helpers.tracking`), pinned memory only on CUDA, no checkpoints saved
+    along the way."""
+    return dict(activation_checkpointing=False, save_strategy="no", dataloader_pin_memory=torch.cuda.is_available(),
+                **precision_flags(), **tracker_settings(output_dir))
 
 
 def reward_config(output_dir: str | Path, *, learning_rate: float = 5e-4, max_steps: int = 80,
@@ -46,7 +48,7 @@ def reward_config(output_dir: str | Path, *, learning_rate: float = 5e-4, max_st
         output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2, max_length=max_length,
         lr_scheduler_type="cosine", warmup_steps=0.05, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(10, max_steps // 20)), **_common_flags(),
+        logging_steps=max(1, min(10, max_steps // 20)), **_common_flags(output_dir),
     )
     settings.update(overrides)
     return RewardConfig(**settings)
@@ -69,7 +71,7 @@ def grpo_config(output_dir: str | Path, *, beta: float = 0.05, learning_rate: fl
         per_device_train_batch_size=prompts_per_step * num_generations, num_generations=num_generations,
         max_completion_length=max_completion_length, temperature=temperature, top_k=0, top_p=1.0,
         lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=1, disable_dropout=True, log_completions=False, **_common_flags(),
+        logging_steps=1, disable_dropout=True, log_completions=False, **_common_flags(output_dir),
     )
     settings.update(overrides)
     return GRPOConfig(**settings)

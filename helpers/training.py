@@ -20,6 +20,7 @@ from trl import SFTConfig, SFTTrainer
 from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
 from helpers.runtime import PeakMemory, precision_flags
+from helpers.tracking import direct_logs, tracker_settings
 
 
 def sft_config(output_dir: str | Path, *, learning_rate: float = 1e-3, max_steps: int = 200,
@@ -28,16 +29,17 @@ def sft_config(output_dir: str | Path, *, learning_rate: float = 1e-3, max_steps
     """An `SFTConfig` that runs on CPU and GPU alike, with the loss on the assistant's tokens only.
 
     With `eval_every`, the validation loss is computed every `eval_every` steps, a checkpoint is
-    saved each time and the best one (lowest validation loss) is loaded at the end. Any other
-    `SFTConfig` field can be passed in `overrides`.
+    saved each time and the best one (lowest validation loss) is loaded at the end. The logs go to
+    the local tracker (`helpers.tracking`), filed under the notebook and the output folder's name (or
+    `run_name=`). Any other `SFTConfig` field can be passed in `overrides`.
     """
     settings: dict[str, Any] = dict(
         output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
         max_length=max_length, assistant_only_loss=True, activation_checkpointing=False,
         lr_scheduler_type="cosine", warmup_steps=0.05, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(10, max_steps // 20)), report_to=[], save_strategy="no",
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(),
+        logging_steps=max(1, min(10, max_steps // 20)), save_strategy="no",
+        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(), **tracker_settings(output_dir),
     )
     if eval_every:
         settings.update(eval_strategy="steps", eval_steps=eval_every, save_strategy="steps",
@@ -83,7 +85,9 @@ def show_loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str
 
 def train(trainer: Any) -> dict[str, float]:
     """Run `trainer.train()` and return `train_seconds`, `train_loss` and `train_memory_mb`, the
-    memory training needed on top of the loaded model (optimizer state, activations, gradients)."""
+    memory training needed on top of the loaded model (optimizer state, activations, gradients).
+    Its logs land in the tracker under the config's project and run name (`helpers.tracking`)."""
+    direct_logs(trainer)
     with PeakMemory() as memory:
         start = time.perf_counter()
         output = trainer.train()

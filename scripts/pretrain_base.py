@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     train = StreamedBlocks(lambda: document_stream(options.seed), tokenizer, options.block_size)
     heldout = pack_documents(heldout_docs, tokenizer, options.block_size)
     args = pretraining_arguments(options.checkpoints, options.steps, options.learning_rate, options.batch_size,
-                                 options.seed, eval_steps=options.eval_steps, warmup_steps=options.warmup_steps)
+                                 options.seed, eval_steps=options.eval_steps, warmup_steps=options.warmup_steps,
+                                 run_name=options.out.name, project="pretrain_base")
     tokens_per_step = options.batch_size * options.block_size
     log_path = options.checkpoints / "training_log.jsonl"
     log = TrainingLog(log_path, tokens_per_step, evaluation_probes(), earlier=earlier[-1] if earlier else None)

@@ -4,6 +4,7 @@ collected tests check are executed with papermill once per session, in the backg
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from concurrent.futures import Future
@@ -96,3 +97,25 @@ def results(run_notebook, request) -> dict:
 def metrics(results) -> dict:
     """The `metrics` part of the notebook's results: variant -> metric -> value."""
     return results["metrics"]
+
+
+@pytest.fixture(scope="module")
+def tracked(results, request):
+    """`tracked(*runs)` checks that each named training run of the test module's notebook (`STEM`)
+    landed in the local tracker with a finite loss logged, read back with TensorBoard's own reader, and
+    returns run -> tag -> (step, value) pairs. Skips when tracking is off (KIT_TRACKER=none)."""
+    from helpers.tracking import read_scalars, tracked_runs, tracker
+
+    def check(*runs: str) -> dict[str, dict[str, list[tuple[int, float]]]]:
+        if tracker() == "none":
+            pytest.skip("tracking is off (KIT_TRACKER=none)")
+        stem = request.module.STEM
+        missing = sorted(set(runs) - set(tracked_runs(stem)))
+        assert not missing, f"runs of {stem} not in the tracker: {missing} (found {tracked_runs(stem)})"
+        scalars = {run: read_scalars(stem, run) for run in runs}
+        for run, tags in scalars.items():
+            losses = [v for tag, points in tags.items() if tag.endswith("loss") for _, v in points]
+            assert losses and all(math.isfinite(v) for v in losses), f"{stem}/{run} logged no loss: {sorted(tags)}"
+        return scalars
+
+    return check

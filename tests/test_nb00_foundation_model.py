@@ -47,3 +47,8 @@ def test_manifest_records_the_run(results):
     assert manifest["libraries"]["transformers"] != "missing" and manifest["base_model"].endswith("loom-base-4m")
     assert any(path.endswith("probes.jsonl") for path in manifest["data"])
     assert manifest["wall_seconds"] > 0
+
+
+def test_the_live_run_lands_in_the_tracker(tracked):
+    live = tracked("live")["live"]
+    assert len(live["train/loss"]) > 1 and len(live["eval/loss"]) >= 3  # every logging step, every evaluation

@@ -81,3 +81,8 @@ def test_manifest_and_plots(results):
     assert manifest["hyperparameters"]["max_steps"] > 0 and manifest["seed"] == 0
     for plot in ("sft_loss.png", "learning_rate.png", "overfitting.png", "data_size.png"):
         assert (out / plot).stat().st_size > 10_000
+
+
+def test_every_run_lands_in_the_tracker(tracked):
+    runs = tracked("sft", "overfit", "data_20", "noisy_labels")
+    assert runs["sft"]["eval/loss"] and runs["overfit"]["eval/loss"]  # the validation curves too

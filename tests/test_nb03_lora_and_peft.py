@@ -94,3 +94,7 @@ def test_saved_files(results):
     assert (out / "merged" / "model.safetensors").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["hyperparameters"]["sweep_steps"] > 0 and manifest["seed"] == 0
+
+
+def test_every_method_lands_in_the_tracker(tracked):
+    tracked("full", "lora_r8", "dora", "ia3", "prompt_tuning")

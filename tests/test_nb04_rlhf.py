@@ -94,3 +94,8 @@ def test_checkpoints_are_saved_where_later_notebooks_look(results):
         folder = checkpoint_dir(name)
         assert (folder / "config.json").exists() and (folder / "model.safetensors").exists(), folder
         assert (folder / "tokenizer.json").exists() or (folder / "tokenizer_config.json").exists()
+
+
+def test_every_training_run_lands_in_the_tracker(tracked):
+    runs = tracked("reward_model", "grpo", "grpo_no_kl")
+    assert runs["grpo"]["train/kl"] and runs["grpo"]["train/reward"]  # GRPO's own curves, step by step

@@ -95,3 +95,8 @@ def test_saved_files(results):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["hyperparameters"]["steps"] > 0 and manifest["seed"] == 0
     assert results["details"]["targets"]["triage_retained"] > 0
+
+
+def test_every_preference_run_lands_in_the_tracker(tracked):
+    runs = tracked("dpo", "dpo_plain", "kto", "dpo_lora")
+    assert runs["dpo"]["train/rewards/margins"] and runs["kto"]["train/rewards/margins"]

@@ -110,3 +110,7 @@ def test_saved_files(results):
     assert results["details"]["lm_eval"].startswith("skipped")  # not a requirement of the kit
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["hyperparameters"]["replay_share"] == 0.25
+
+
+def test_every_variant_lands_in_the_tracker(tracked):
+    tracked("full", "lower_lr", "replay", "early_stop", "lora_r8")

@@ -11,6 +11,7 @@ from helpers.preference import dpo_config, kto_config, reward_curves, unpaired_d
 from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
 from helpers.tokenization import train_tokenizer
+from helpers.tracking import tracker_settings
 
 TICKETS = [{"customer_name": "Priya Shah", "order_id": "LL-482913", "message": "My kettle arrived broken."},
            {"customer_name": "Tom Berg", "order_id": None, "message": "Where is my parcel?"}]
@@ -49,7 +50,8 @@ def tiny_model(tokenizer, path):
 def test_configs_run_anywhere(tmp_path):
     config = dpo_config(tmp_path, max_steps=20)
     assert config.beta == 0.1 and not config.activation_checkpointing and config.bf16 == precision_flags()["bf16"]
-    assert config.learning_rate == 5e-4 and config.eval_strategy == "no" and config.report_to == []
+    assert config.learning_rate == 5e-4 and config.eval_strategy == "no"
+    assert config.report_to == tracker_settings(tmp_path)["report_to"]  # the local tracker only
     assert config.logging_steps == 2 and config.max_length == 256
     tuned = dpo_config(tmp_path, beta=0.5, max_steps=20, eval_every=10, loss_type=["sigmoid", "sft"])
     assert tuned.beta == 0.5 and tuned.eval_steps == 10 and tuned.loss_type == ["sigmoid", "sft"]

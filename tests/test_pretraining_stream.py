@@ -16,6 +16,7 @@ from helpers.runtime import DATA_DIR
 from synth.stream import TONE_LINES, URGENCY_LINES, document_stream, heldout_messages, reading_probes, support_thread
 from synth.tickets import MAX_SIMILARITY, ShingleIndex
 from helpers.tokenization import train_tokenizer
+from helpers.tracking import TRACKER_VARIABLE, read_scalars
 
 N_DOCUMENTS = 12_000  # about ten batches of e-mail
 
@@ -106,7 +107,9 @@ class StopAt(TrainerCallback):
             control.should_training_stop = True
 
 
-def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends_and_no_later(tmp_path, documents, tokenizer):
+def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends_and_no_later(tmp_path, documents, tokenizer,
+                                                                                   monkeypatch):
+    monkeypatch.delenv(TRACKER_VARIABLE, raising=False)  # the tracker on, whatever the caller's environment says
     heldout = pack_documents(documents[-200:], tokenizer, 64)
 
     def run(out, callbacks=()):
@@ -131,6 +134,8 @@ def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends_and_no_l
     for a, b in zip(whole.parameters(), finished.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert [r["step"] for r in read_training_log(tmp_path / "resumed" / "log.jsonl")] == [3, 6]
+    tracked = read_scalars(tmp_path.name, "resumed")  # the resumed run added to its logs; the finished one, nothing
+    assert [s for s, _ in tracked["eval/loss"]] == [3, 6] and [s for s, _ in tracked["train/loss"]] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_continued_model_counts_on_from_its_earlier_log(tmp_path):

@@ -17,6 +17,7 @@ from helpers.rlhf import (ReplyJudgeCallback, accuracy_by_item, check_reward_fun
 from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
 from helpers.tokenization import train_tokenizer
+from helpers.tracking import tracker_settings
 
 TICKET = {"message": "My kettle arrived broken.", "intent": "damaged_item", "product": "kettle",
           "order_id": "LL-482913", "customer_name": "Priya Shah"}
@@ -118,7 +119,8 @@ def test_accuracy_by_item_counts_each_broken_item():
 def test_configs_run_on_cpu_with_small_model_defaults(tmp_path):
     config = grpo_config(tmp_path, beta=0.1, prompts_per_step=2, num_generations=3)
     assert config.per_device_train_batch_size == 6 and config.num_generations == 3 and config.beta == 0.1
-    assert config.bf16 == precision_flags()["bf16"] and not config.activation_checkpointing and config.report_to == []
+    assert config.bf16 == precision_flags()["bf16"] and not config.activation_checkpointing
+    assert config.report_to == tracker_settings(tmp_path)["report_to"]  # the local tracker only
     assert config.learning_rate > 1e-5 and config.top_k == 0
     rm = reward_config(tmp_path, max_length=300)
     assert rm.max_length == 300 and rm.bf16 == precision_flags()["bf16"] and rm.learning_rate >= 1e-4
