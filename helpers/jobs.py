@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from helpers.modeling import SHIPPED_BASE, load_model_and_tokenizer
 from helpers.notebooks import ensure_processed_data
 from helpers.peft_methods import lora_config
 from helpers.runtime import REPO_ROOT
-from helpers.training import chat_dataset, sft_config, sft_trainer, training_history
+from helpers.training import chat_dataset, sft_config, sft_trainer, train, training_history
 
 METHODS = ("full", "lora")
 
@@ -90,14 +89,13 @@ def run_job(job: Job, progress: bool = True) -> dict[str, Any]:
     model, tokenizer = load_model_and_tokenizer(local_model if local_model.exists() else job.model)  # else a Hub id
     config = sft_config(out / "checkpoints", learning_rate=job.learning_rate, max_steps=job.steps,
                         batch_size=job.batch_size // processes, seed=job.seed, logging_steps=1,
-                        disable_tqdm=not progress or int(os.environ.get("RANK", 0)) != 0)
+                        disable_tqdm=not progress or int(os.environ.get("RANK", 0)) != 0,
+                        run_name=out.name)  # the tracker files it under the job's folder name
     peft_config = lora_config(job.lora_rank) if job.method == "lora" else None
     trainer = sft_trainer(model, tokenizer, chat_dataset(job_conversations(job)), config, peft_config=peft_config)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # without a bar, the trainer would print every step's log
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
+    seconds = train(trainer)["train_seconds"]
     trainer.save_model(str(out / "model"))  # on the main process only; an adapter with LoRA
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(out / "model")

@@ -19,6 +19,11 @@ def test_two_processes_learn_what_one_process_learns(results, metrics):
     assert results["details"]["launched_models_saved"] == 1  # one model, written by the main process
 
 
+def test_both_jobs_landed_in_the_tracker(tracked):
+    runs = tracked("one_process", "two_processes")
+    assert len(runs["two_processes"]["train/loss"]) == 20  # the main process logs, once per step
+
+
 def test_memory_estimate_is_within_15_percent_of_the_measured_peak(metrics):
     ratios = {name: m["ratio"] for name, m in metrics.items() if name.startswith("memory_")}
     assert len(ratios) == 3
