@@ -18,12 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from datasets import Dataset
 from trl import DPOConfig, KTOConfig
 
-from helpers.runtime import precision_flags
-from helpers.tracking import tracker_settings
+from helpers.training import trainer_defaults
 
 # The implicit-reward metrics DPO logs (KTO logs all but `accuracies`), as named in trl's log history.
 REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -31,20 +29,11 @@ REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards
 
 def _common_settings(output_dir: str | Path, learning_rate: float, max_steps: int, batch_size: int,
                      max_length: int, eval_every: int | None, seed: int) -> dict[str, Any]:
-    if max_steps < 1:
-        raise ValueError(f"max_steps must be at least 1, not {max_steps}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, not {learning_rate}")
-    settings: dict[str, Any] = dict(
-        output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
-        max_length=max_length, activation_checkpointing=False, lr_scheduler_type="cosine",
-        warmup_steps=0.1, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(5, max_steps // 10)), save_strategy="no",
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(), **tracker_settings(output_dir),
-    )
+    """What DPO and KTO share: a tenth of the steps to warm up, and about ten logged points (their
+    implicit-reward curves), with held-out pairs scored every `eval_every` steps if given."""
+    settings = trainer_defaults(output_dir, learning_rate=learning_rate, max_steps=max_steps, batch_size=batch_size,
+                                seed=seed, warmup=0.1, logs_per_run=10, max_logging_steps=5)
+    settings.update(max_length=max_length)
     if eval_every:
         settings.update(eval_strategy="steps", eval_steps=eval_every)
     return settings

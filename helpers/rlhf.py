@@ -22,19 +22,10 @@ from trl import GRPOConfig, RewardConfig
 
 from helpers.evaluation import evaluate_replies, kl_to_reference, padding_side
 from helpers.rubric import score_reply
-from helpers.runtime import precision_flags
-from helpers.tracking import tracker_settings
 from helpers.tasks import reply_messages
+from helpers.training import trainer_defaults
 
 RUBRIC_TICKET_FIELDS = ("intent", "product", "order_id", "customer_name")  # what the rubric reads of a ticket
-
-
-def _common_flags(output_dir: str | Path) -> dict[str, Any]:
-    """Settings every TRL config here shares: the machine's precision, no activation checkpointing,
-    logs to the local tracker (`helpers.tracking`), pinned memory only on CUDA, no checkpoints saved
-    along the way."""
-    return dict(activation_checkpointing=False, save_strategy="no", dataloader_pin_memory=torch.cuda.is_available(),
-                **precision_flags(), **tracker_settings(output_dir))
 
 
 def reward_config(output_dir: str | Path, *, learning_rate: float = 5e-4, max_steps: int = 80,
@@ -44,12 +35,9 @@ def reward_config(output_dir: str | Path, *, learning_rate: float = 5e-4, max_st
     `RewardTrainer` drops (does not truncate) pairs longer than `max_length` tokens: measure the
     pairs with `pair_lengths` and pass at least the longest. Any other field goes in `overrides`.
     """
-    settings: dict[str, Any] = dict(
-        output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2, max_length=max_length,
-        lr_scheduler_type="cosine", warmup_steps=0.05, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(10, max_steps // 20)), **_common_flags(output_dir),
-    )
+    settings = trainer_defaults(output_dir, learning_rate=learning_rate, max_steps=max_steps,
+                                batch_size=batch_size, seed=seed)
+    settings.update(max_length=max_length)
     settings.update(overrides)
     return RewardConfig(**settings)
 
@@ -66,13 +54,11 @@ def grpo_config(output_dir: str | Path, *, beta: float = 0.05, learning_rate: fl
         raise ValueError(f"beta is a KL penalty weight and cannot be negative (got {beta})")
     if num_generations < 2:
         raise ValueError("GRPO compares completions within a group: num_generations must be at least 2")
-    settings: dict[str, Any] = dict(
-        output_dir=str(output_dir), beta=beta, learning_rate=learning_rate, max_steps=max_steps,
-        per_device_train_batch_size=prompts_per_step * num_generations, num_generations=num_generations,
-        max_completion_length=max_completion_length, temperature=temperature, top_k=0, top_p=1.0,
-        lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=1, disable_dropout=True, log_completions=False, **_common_flags(output_dir),
-    )
+    settings = trainer_defaults(output_dir, learning_rate=learning_rate, max_steps=max_steps,
+                                batch_size=prompts_per_step * num_generations, seed=seed, warmup=0,
+                                schedule="constant", max_logging_steps=1)  # every step's reward and KL
+    settings.update(beta=beta, num_generations=num_generations, max_completion_length=max_completion_length,
+                    temperature=temperature, top_k=0, top_p=1.0, disable_dropout=True, log_completions=False)
     settings.update(overrides)
     return GRPOConfig(**settings)
 

@@ -23,6 +23,30 @@ from helpers.runtime import PeakMemory, precision_flags
 from helpers.tracking import direct_logs, tracker_settings
 
 
+def trainer_defaults(output_dir: str | Path, *, learning_rate: float, max_steps: int, batch_size: int,
+                     seed: int = 0, warmup: float = 0.05, logs_per_run: int = 20, max_logging_steps: int = 10,
+                     schedule: str = "cosine") -> dict[str, Any]:
+    """The settings every trainer config of the kit shares, in one place: the run's size, a `schedule`
+    with `warmup` (a share of the steps), no weight decay, seeds for the model and the data order,
+    about `logs_per_run` logged points, no checkpoints along the way, no activation checkpointing
+    (it saves memory at the cost of speed), pinned memory only on CUDA, the machine's precision
+    (`helpers.runtime.precision_flags`) and the local tracker (`helpers.tracking`)."""
+    if max_steps < 1:
+        raise ValueError(f"max_steps must be at least 1, not {max_steps}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, not {learning_rate}")
+    return dict(
+        output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
+        lr_scheduler_type=schedule, warmup_steps=warmup, weight_decay=0.0, seed=seed, data_seed=seed,
+        logging_steps=max(1, min(max_logging_steps, max_steps // logs_per_run)), save_strategy="no",
+        activation_checkpointing=False, dataloader_pin_memory=torch.cuda.is_available(),
+        **precision_flags(), **tracker_settings(output_dir),
+    )
+
+
 def sft_config(output_dir: str | Path, *, learning_rate: float = 1e-3, max_steps: int = 200,
                batch_size: int = 8, max_length: int = 512, eval_every: int | None = None,
                seed: int = 0, **overrides: Any) -> SFTConfig:
@@ -33,14 +57,9 @@ def sft_config(output_dir: str | Path, *, learning_rate: float = 1e-3, max_steps
     the local tracker (`helpers.tracking`), filed under the notebook and the output folder's name (or
     `run_name=`). Any other `SFTConfig` field can be passed in `overrides`.
     """
-    settings: dict[str, Any] = dict(
-        output_dir=str(output_dir), learning_rate=learning_rate, max_steps=max_steps,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
-        max_length=max_length, assistant_only_loss=True, activation_checkpointing=False,
-        lr_scheduler_type="cosine", warmup_steps=0.05, weight_decay=0.0, seed=seed, data_seed=seed,
-        logging_steps=max(1, min(10, max_steps // 20)), save_strategy="no",
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(), **tracker_settings(output_dir),
-    )
+    settings = trainer_defaults(output_dir, learning_rate=learning_rate, max_steps=max_steps,
+                                batch_size=batch_size, seed=seed)
+    settings.update(max_length=max_length, assistant_only_loss=True)
     if eval_every:
         settings.update(eval_strategy="steps", eval_steps=eval_every, save_strategy="steps",
                         save_steps=eval_every, save_total_limit=2, load_best_model_at_end=True,
