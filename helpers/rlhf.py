@@ -20,7 +20,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, TrainerCallback
 from trl import GRPOConfig, RewardConfig
 
-from helpers.evaluation import evaluate_replies, kl_to_reference, padding_side
+from helpers.evaluation import evaluate_replies, evaluate_triage, kl_to_reference, padding_side, win_rate
 from helpers.rubric import score_reply
 from helpers.tasks import reply_messages
 from helpers.training import trainer_defaults
@@ -98,6 +98,34 @@ def reward_scores(model: Any, tokenizer: Any, conversations: Sequence[Sequence[M
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             scores += model(**enc).logits[:, 0].float().tolist()
     return scores
+
+
+def judge_policy(model: Any, tokenizer: Any, tickets: Sequence[Mapping[str, Any]], reference: Any,
+                 baseline_replies: Sequence[str] | None = None, reward_model: Any = None,
+                 triage_records: Sequence[Mapping[str, Any]] = (), greedy: bool = True,
+                 seed: int = 0) -> tuple[dict[str, float], list[str]]:
+    """How a policy replies to held-out tickets, measured the same way for every model notebooks 04 and
+    05 compare: the rubric scores of its sampled replies (`rubric_score`, `rubric_<item>`), their KL to
+    `reference` and their `win_rate` against `baseline_replies` (None: this is the baseline, KL 0 and
+    win rate 0.5), the reward model's mean score (`reward`, with `reward_model`), the greedy reply's
+    rubric score (`rubric_score_greedy`, with `greedy`) and triage accuracy (`field_accuracy`,
+    `json_valid`, on `triage_records`). Returns the scores and the sampled replies."""
+    scores, replies = evaluate_replies(model, tokenizer, tickets, seed=seed, progress=False)
+    if baseline_replies is None:
+        result = {**scores, "kl": 0.0, "win_rate": 0.5}
+    else:
+        result = {**scores, "kl": kl_to_reference(model, reference, tokenizer, tickets, replies),
+                  "win_rate": win_rate(replies, baseline_replies, tickets)}
+    if reward_model is not None:
+        rewards = reward_scores(reward_model, tokenizer, [reply_messages(t, r) for t, r in zip(tickets, replies)])
+        result["reward"] = sum(rewards) / len(rewards)
+    if greedy:
+        greedy_scores, _ = evaluate_replies(model, tokenizer, tickets, temperature=0, progress=False)
+        result["rubric_score_greedy"] = greedy_scores["rubric_score"]
+    if triage_records:
+        triage, _ = evaluate_triage(model, tokenizer, triage_records, progress=False)
+        result.update(field_accuracy=triage["field_accuracy"], json_valid=triage["json_valid"])
+    return result, replies
 
 
 def reward_model_function(model: Any, tokenizer: Any, batch_size: int = 32) -> Callable[..., list[float]]:

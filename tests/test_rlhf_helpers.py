@@ -6,14 +6,14 @@ import math
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 from trl import GRPOTrainer, RewardTrainer
 
 from helpers.data import preference_dataset
 from helpers.modeling import chat_generation_config, save_model
 from helpers.rlhf import (ReplyJudgeCallback, accuracy_by_item, check_reward_function, grpo_config, grpo_dataset,
-                          grpo_history, load_reward_model, pair_lengths, pair_rewards, reward_config,
-                          reward_model_function, reward_scores, rubric_reward)
+                          grpo_history, judge_policy, load_reward_model, pair_lengths, pair_rewards,
+                          reward_config, reward_model_function, reward_scores, rubric_reward)
 from helpers.runtime import precision_flags
 from helpers.tasks import reply_messages
 from helpers.tokenization import train_tokenizer
@@ -178,3 +178,17 @@ def test_a_short_grpo_run_logs_rewards_and_kl_and_the_judge_measures(model_dir, 
     assert all(0 <= row["rubric_score"] <= 1 for row in judge.history)
     with pytest.raises(ValueError, match="positive"):
         ReplyJudgeCallback(tokenizer, [TICKET], reward_model, reference, every=0)
+
+
+def test_judge_policy_measures_every_model_the_same_way(model_dir, tokenizer):
+    policy = AutoModelForCausalLM.from_pretrained(model_dir)
+    tickets = [TICKET, OTHER]
+    baseline, replies = judge_policy(policy, tokenizer, tickets, reference=policy, greedy=False)
+    assert baseline["kl"] == 0.0 and baseline["win_rate"] == 0.5 and len(replies) == 2
+    assert 0 <= baseline["rubric_score"] <= 1 and "reward" not in baseline and "field_accuracy" not in baseline
+    reward_model = load_reward_model(model_dir, tokenizer)
+    triage = [{**TICKET, "urgency": "high", "sentiment": "negative"}]
+    result, again = judge_policy(policy, tokenizer, tickets, policy, replies, reward_model, triage_records=triage)
+    assert again == replies  # seeded sampling: the same replies for the same model
+    assert result["win_rate"] == 0.5 and abs(result["kl"]) < 1e-6  # the same model against itself
+    assert {"reward", "rubric_score_greedy", "field_accuracy", "json_valid"} <= set(result)
