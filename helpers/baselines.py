@@ -13,10 +13,13 @@ import random
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from helpers.evaluation import REPLY_MAX_TOKENS, TRIAGE_MAX_TOKENS, chat_generate
 from helpers.tasks import LABEL_VALUES, REPLY_SYSTEM, TRIAGE_FIELDS, TRIAGE_SYSTEM, reply_prompt, triage_target
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -119,12 +122,12 @@ def few_shot_reply_messages(ticket: Mapping[str, Any], shots: Sequence[Mapping[s
     return messages + [{"role": "user", "content": reply_prompt(ticket)}]
 
 
-def prompt_tokens(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> int:
+def prompt_tokens(tokenizer: PreTrainedTokenizerBase, messages: Sequence[Mapping[str, str]]) -> int:
     """How many tokens a chat prompt takes, generation prompt included."""
     return len(tokenizer.apply_chat_template(list(messages), tokenize=True, add_generation_prompt=True)["input_ids"])
 
 
-def fit_shots(tokenizer: Any, shots: Sequence[Mapping[str, Any]], conversations_for, queries: Sequence[Any],
+def fit_shots(tokenizer: PreTrainedTokenizerBase, shots: Sequence[Mapping[str, Any]], conversations_for, queries: Sequence[Any],
               context: int, max_new_tokens: int) -> list[Mapping[str, Any]]:
     """The longest prefix of `shots` for which every query's prompt (`conversations_for(query, shots)`)
     plus `max_new_tokens` fits in `context` tokens; drops shots from the end until it does."""
@@ -137,7 +140,7 @@ def fit_shots(tokenizer: Any, shots: Sequence[Mapping[str, Any]], conversations_
     return shots
 
 
-def few_shot_triage(model: Any, tokenizer: Any, records: Sequence[Mapping[str, Any]],
+def few_shot_triage(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, records: Sequence[Mapping[str, Any]],
                     shots: Sequence[Mapping[str, Any]], batch_size: int = 16, progress: bool = True) -> list[str]:
     """The model's greedy triage answers with `shots` in the prompt (same length limit as zero-shot)."""
     conversations = [few_shot_messages(r["message"], shots) for r in records]
@@ -145,7 +148,7 @@ def few_shot_triage(model: Any, tokenizer: Any, records: Sequence[Mapping[str, A
                          batch_size=batch_size, progress=progress)
 
 
-def few_shot_replies(model: Any, tokenizer: Any, tickets: Sequence[Mapping[str, Any]],
+def few_shot_replies(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]],
                      shots: Sequence[Mapping[str, Any]], temperature: float, seed: int = 0,
                      batch_size: int = 16, progress: bool = True) -> list[str]:
     """The model's replies with demonstration `shots` in the prompt, sampled like `evaluate_replies`."""

@@ -20,12 +20,15 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from helpers.data import KIT_FIELDS, LABEL_FIELDS, DataError, normalize_order_id, to_chat, token_lengths
 from helpers.pii import PII_KINDS, scrub_pii
 from helpers.tasks import normalize_label
 from helpers.text import NEAR_DUPLICATE_THRESHOLD, jaccard, normalize_text, shingles
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 DROP_REASONS = ("blank_message", "missing_label", "unknown_label", "invalid_order_id",
                 "exact_duplicate", "near_duplicate", "too_long", "test_leak")
@@ -295,7 +298,7 @@ def estimate_chat_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     return math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN) + TEMPLATE_ALLOWANCE
 
 
-def length_rule(tokenizer: Any) -> str:
+def length_rule(tokenizer: PreTrainedTokenizerBase) -> str:
     """How `clean_tickets` measures an example against `max_tokens`, in words."""
     if tokenizer is None:
         return (f"tokens of the whole chat example (system prompt + message + JSON answer) estimated as "
@@ -308,7 +311,7 @@ def length_rule(tokenizer: Any) -> str:
     return f"tokens counted with the tokenizer {name}: the message only (the tokenizer has no chat template)"
 
 
-def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int, tokenizer: Any) -> list[dict]:
+def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int, tokenizer: PreTrainedTokenizerBase) -> list[dict]:
     """Drop rows whose whole chat example (system prompt + message + JSON answer) is over `max_tokens`."""
     chats = to_chat(rows)
     if tokenizer is None:
@@ -350,7 +353,7 @@ def _start(records: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def clean_tickets(records: Sequence[Mapping[str, Any]], test_records: Sequence[Mapping[str, Any]] = (),
-                  max_tokens: int = 384, tokenizer: Any = None) -> tuple[list[dict[str, Any]], CleaningReport]:
+                  max_tokens: int = 384, tokenizer: PreTrainedTokenizerBase = None) -> tuple[list[dict[str, Any]], CleaningReport]:
     """Clean raw ticket records for training; return the kept records and a `CleaningReport`.
 
     Steps in order: strip HTML; drop blank messages, missing labels, unknown labels and invalid

@@ -24,9 +24,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from helpers.tasks import LABEL_VALUES, TRIAGE_FIELDS, normalize_label, reply_messages, triage_messages
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 LABEL_FIELDS = tuple(LABEL_VALUES)  # intent, product, urgency, sentiment
 KIT_FIELDS = ("ticket_id", "customer_name", "message", *TRIAGE_FIELDS)
@@ -472,7 +475,7 @@ def to_chat(records: Sequence[Mapping[str, Any]], with_answer: bool = True) -> l
 
 
 @contextmanager
-def counting_long_texts(tokenizer: Any) -> Iterator[Any]:
+def counting_long_texts(tokenizer: PreTrainedTokenizerBase) -> Iterator[Any]:
     """Within this block the tokenizer does not warn "Token indices sequence length is longer than
     the specified maximum": counting long texts is the point (its `model_max_length` is lifted, and
     restored after)."""
@@ -487,7 +490,7 @@ def counting_long_texts(tokenizer: Any) -> Iterator[Any]:
         tokenizer.model_max_length = limit
 
 
-def token_lengths(records: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[int]:
+def token_lengths(records: Sequence[Mapping[str, Any]], tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Token count of each record's whole chat (its chat template applied: system prompt, message
     and, if the record has labels or `messages` with one, the JSON answer) or, for a tokenizer
     without a chat template, of its message; compare with the model's context window. Long texts

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from helpers.pretraining import pack_documents
 from helpers.rubric import reply_example_scores, rubric_verdict
 from helpers.tasks import reply_messages, triage_messages
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 TRIAGE_MAX_TOKENS = 96  # a triage answer is about 60 tokens; room for a model that rambles
 REPLY_MAX_TOKENS = 96  # a house-style reply is about 50 tokens; a longer one fails `concise` anyway
 REPLY_TEMPERATURE = 1.0  # replies are judged as sampled: what the policy does, what RL and DPO change
@@ -29,7 +32,7 @@ GENERATION_BATCH = 64  # prompts generated together: on a CPU, fewer and fuller 
 
 
 @torch.no_grad()
-def heldout_perplexity(model, tokenizer, documents: Sequence[str], block_size: int = 128,
+def heldout_perplexity(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: Sequence[str], block_size: int = 128,
                        batch_size: int = 16) -> float:
     """Perplexity of `model` on documents packed into blocks exactly as in pre-training."""
     blocks = torch.tensor(pack_documents(documents, tokenizer, block_size)["input_ids"])
@@ -66,7 +69,7 @@ def ngram_perplexities(train_ids: Sequence[int], heldout_ids: Sequence[int], voc
 
 
 @contextmanager
-def padding_side(tokenizer, side: str):
+def padding_side(tokenizer: PreTrainedTokenizerBase, side: str):
     """Pad on `side` ("left" or "right") inside the block, and restore the tokenizer's own side after it."""
     before = tokenizer.padding_side
     tokenizer.padding_side = side
@@ -77,7 +80,7 @@ def padding_side(tokenizer, side: str):
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = GENERATION_BATCH,
+def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = GENERATION_BATCH,
              add_bos: bool = True, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """Continuations of raw-text prompts, in batches, stopping at the model's stop tokens: greedy
     with `temperature=0`, otherwise sampled from the full distribution at that temperature (no top-k
@@ -111,7 +114,7 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     return outputs
 
 
-def _decoding(model, tokenizer, max_new_tokens: int, temperature: float) -> GenerationConfig:
+def _decoding(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int, temperature: float) -> GenerationConfig:
     """The same decoding for every model compared: the model's own stop tokens, and none of its own
     sampling settings (a Hub model ships a temperature, top-p and a repetition penalty)."""
     own = model.generation_config
@@ -125,7 +128,7 @@ def _first_word(text: str) -> str:
     return match.group(1).lower() if match else ""
 
 
-def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_size: int = 32,
+def probe_accuracy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, probes: Sequence[Mapping[str, str]], batch_size: int = 32,
                    progress: bool = True) -> tuple[float, list[dict]]:
     """Share of cloze probes (`prompt` -> `answer`) whose greedy continuation starts with the answer.
 
@@ -138,7 +141,7 @@ def probe_accuracy(model, tokenizer, probes: Sequence[Mapping[str, str]], batch_
     return sum(r["correct"] for r in rows) / len(rows), rows
 
 
-def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
+def chat_generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
                   batch_size: int = GENERATION_BATCH, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """The model's next assistant turn for each conversation (its last message is the user's),
     batched; greedy by default, sampled with `temperature > 0` (seeded): the same settings for
@@ -149,7 +152,7 @@ def chat_generate(model, tokenizer, conversations: Sequence[Sequence[Mapping[str
                     add_bos=False, progress=progress, temperature=temperature, seed=seed)
 
 
-def assistant_tokens(tokenizer, conversation: Sequence[Mapping[str, str]]) -> dict[str, list[int]]:
+def assistant_tokens(tokenizer: PreTrainedTokenizerBase, conversation: Sequence[Mapping[str, str]]) -> dict[str, list[int]]:
     """`input_ids` of the whole conversation and `assistant_masks` (1 on the last assistant answer's
     tokens, end-of-turn included). Templates with `{% generation %}` markers (the kit's) give the mask
     themselves; for one without them (most Hub templates) the answer is what follows the prompt the
@@ -169,7 +172,7 @@ def assistant_tokens(tokenizer, conversation: Sequence[Mapping[str, str]]) -> di
 
 
 @torch.no_grad()
-def answer_token_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+def answer_token_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                           batch_size: int = 16) -> list[tuple[float, int]]:
     """Per conversation: the summed log-probability of the assistant's answer (the tokens
     `assistant_only_loss` trains, end-of-turn included) and how many tokens it has."""
@@ -196,20 +199,20 @@ def answer_token_logprobs(model, tokenizer, conversations: Sequence[Sequence[Map
     return rows
 
 
-def answer_loss(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
+def answer_loss(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
     """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
     whatever the model was trained on: the one validation loss comparable across training setups."""
     rows = answer_token_logprobs(model, tokenizer, conversations, batch_size)
     return -sum(logprob for logprob, _ in rows) / sum(count for _, count in rows)
 
 
-def answer_logprobs(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+def answer_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                     batch_size: int = 16) -> list[float]:
     """The log-probability `model` gives each conversation's assistant answer (summed over its tokens)."""
     return [logprob for logprob, _ in answer_token_logprobs(model, tokenizer, conversations, batch_size)]
 
 
-def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,
+def evaluate_triage(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,
                     progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Triage scores (`helpers.metrics.score_triage`) of `model` on labelled tickets, with its raw
     outputs: one greedy answer per ticket to the same prompt every notebook uses."""
@@ -219,7 +222,7 @@ def evaluate_triage(model, tokenizer, records: Sequence[Mapping[str, Any]], batc
     return score_triage(outputs, records), outputs
 
 
-def evaluate_task(model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], scoring: str = "exact",
+def evaluate_task(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], scoring: str = "exact",
                   batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Scores (`helpers.metrics.score_task`) of `model` on held-out chats of any task, with its raw
     outputs: one greedy answer to each chat without its last (assistant) message, which is the reference.
@@ -237,7 +240,7 @@ def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -
     return {key: float(np.nanmean(values)) for key, values in reply_example_scores(replies, tickets).items()}
 
 
-def evaluate_replies(model, tokenizer, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
+def evaluate_replies(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
                      seed: int = 0, batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Rubric scores (`reply_scores`) of `model`'s replies to tickets, with the replies: one per
     ticket, sampled at `temperature` with `seed` (greedy at 0), the same for every model compared."""
@@ -246,7 +249,7 @@ def evaluate_replies(model, tokenizer, tickets: Sequence[Mapping[str, Any]], tem
     return reply_scores(replies, tickets), replies
 
 
-def kl_to_reference(model, reference, tokenizer, tickets: Sequence[Mapping[str, Any]], replies: Sequence[str]) -> float:
+def kl_to_reference(model: PreTrainedModel, reference: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], replies: Sequence[str]) -> float:
     """KL(model || reference) per reply, in nats: the mean of log p_model - log p_reference over
     replies that `model` itself sampled (temperature 1), the Monte Carlo estimate RL trainers log."""
     conversations = [reply_messages(t, r) for t, r in zip(tickets, replies)]

@@ -23,13 +23,16 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from datasets import Dataset
 from transformers import TrainerCallback
 
 from helpers.evaluation import answer_loss, assistant_tokens, heldout_perplexity, probe_accuracy
 from helpers.pretraining import split_documents, wrap_document
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 class ProbeFileError(ValueError):
@@ -77,7 +80,7 @@ def load_documents(path: str | Path, limit: int | None = None) -> list[str]:
     return documents[:limit] if limit else documents
 
 
-def general_capability(model: Any, tokenizer: Any, probes: Sequence[Mapping[str, str]],
+def general_capability(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, probes: Sequence[Mapping[str, str]],
                        documents: Sequence[str], block_size: int = 128, batch_size: int = 32) -> dict[str, float]:
     """What a model knows and how well it models general text: `probe_accuracy` (greedy cloze
     probes, `helpers.evaluation.probe_accuracy`) and `general_ppl` (perplexity on held-out
@@ -109,7 +112,7 @@ def task_gain(base_answer_loss: float, model_answer_loss: float) -> float:
     return base_answer_loss - model_answer_loss
 
 
-def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: Any) -> list[dict[str, list[int]]]:
+def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: PreTrainedTokenizerBase) -> list[dict[str, list[int]]]:
     """Chats tokenised with the chat template, with `labels` that keep the assistant's answers (and
     their end-of-turn tokens) and mask the rest with -100: what `assistant_only_loss=True` trains, in
     the pre-tokenised form `SFTTrainer` takes as it is."""
@@ -121,7 +124,7 @@ def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: A
     return rows
 
 
-def text_rows(documents: Sequence[str], tokenizer: Any, max_length: int = 256) -> list[dict[str, list[int]]]:
+def text_rows(documents: Sequence[str], tokenizer: PreTrainedTokenizerBase, max_length: int = 256) -> list[dict[str, list[int]]]:
     """Plain documents as pre-tokenised rows for replay: `<|bos|>` text `<|eos|>`, exactly as the base
     model read them in pre-training (no chat template), with the loss on every token; a document
     longer than `max_length` tokens is cut into several rows."""
@@ -161,7 +164,7 @@ class ForgettingCallback(TrainerCallback):
     fixed subset: it runs many times). The curves are in `history`: `step`, `answer_loss`,
     `probe_accuracy`, `seconds` (the time the measurements took, kept out of training time)."""
 
-    def __init__(self, tokenizer: Any, probes: Sequence[Mapping[str, str]],
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, probes: Sequence[Mapping[str, str]],
                  task_conversations: Sequence[Sequence[Mapping[str, str]]], every: int) -> None:
         if every < 1:
             raise ValueError(f"measure every 1 step or more, not {every}")
@@ -170,7 +173,7 @@ class ForgettingCallback(TrainerCallback):
         self.tokenizer, self.probes, self.task, self.every = tokenizer, list(probes), list(task_conversations), every
         self.history: dict[str, list[float]] = {"step": [], "answer_loss": [], "probe_accuracy": [], "seconds": []}
 
-    def measure(self, model: Any, step: int) -> None:
+    def measure(self, model: PreTrainedModel, step: int) -> None:
         """Record the task answer loss and the probe accuracy of `model` at `step`."""
         start = time.perf_counter()
         was_training = model.training
@@ -181,15 +184,15 @@ class ForgettingCallback(TrainerCallback):
                            ("seconds", time.perf_counter() - start)):
             self.history[key].append(value)
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
+    def on_train_begin(self, args, state, control, model: PreTrainedModel=None, **kwargs):
         if model is not None and not self.history["step"]:
             self.measure(model, 0)
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
+    def on_step_end(self, args, state, control, model: PreTrainedModel=None, **kwargs):
         if model is not None and state.global_step % self.every == 0:
             self.measure(model, state.global_step)
 
-    def on_train_end(self, args, state, control, model=None, **kwargs):
+    def on_train_end(self, args, state, control, model: PreTrainedModel=None, **kwargs):
         if model is not None and self.history["step"][-1:] != [state.global_step]:
             self.measure(model, state.global_step)
 

@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ import torch
 from helpers.evaluation import answer_token_logprobs, padding_side
 from helpers.metrics import triage_example_scores, triage_rows
 from helpers.tasks import LABEL_VALUES, reply_prompt, triage_target
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 CONFUSION_FIELDS = ("intent", "product", "urgency", "sentiment")
 NO_ANSWER = "(no answer)"  # the output was not a JSON object with this field
@@ -93,7 +96,7 @@ def ticket_references(tickets: Sequence[Mapping[str, Any]]) -> list[str]:
 # ---- per-example scores ---------------------------------------------------------------------
 
 @torch.no_grad()
-def answer_nll(model: Any, tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, str]]],
+def answer_nll(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                batch_size: int = 16) -> np.ndarray:
     """Per conversation: the negative log-likelihood of the assistant's answer (summed over its tokens,
     end-of-turn included) and its number of tokens, as an (n, 2) array. `answer_ppl` of a set is
@@ -250,7 +253,7 @@ def parse_verdict(text: Any) -> str | None:
     return leading.group(1) if leading and not named else None
 
 
-def _letter_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+def _letter_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
     """Token ids that start an answer "A" / "B" (with and without a leading space)."""
     ids = {}
     for letter in ("A", "B"):
@@ -263,7 +266,7 @@ def _letter_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
 
 
 @torch.no_grad()
-def verdict_probabilities(model: Any, tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, str]]],
+def verdict_probabilities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                           batch_size: int = 16) -> np.ndarray:
     """For each judge prompt, P(answer A) / (P(A) + P(B)) from the model's next-token distribution
     right after the generation prompt: a verdict that never fails to parse."""
@@ -282,7 +285,7 @@ def verdict_probabilities(model: Any, tokenizer: Any, conversations: Sequence[Se
     return np.array(out)
 
 
-def judge_pairs(model: Any, tokenizer: Any, tickets: Sequence[Mapping[str, Any]], first: Sequence[str],
+def judge_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], first: Sequence[str],
                 second: Sequence[str], batch_size: int = 16) -> dict[str, np.ndarray]:
     """Ask the judge model about every pair twice, `first` as A then as B, to cancel position bias.
     Returns per pair: `p_first_as_a` (P(A) with first shown as A), `p_first_as_b` (P(B) with first

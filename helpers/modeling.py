@@ -5,12 +5,16 @@ Hub model) the same way, with generation that stops at the end of an assistant t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 from helpers.runtime import REPO_ROOT
 from helpers.tokenization import END_OF_TURN
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 # The kit's foundation model, pre-trained once by `scripts/pretrain_base.py` and committed: every
 # notebook's default MODEL, loaded like any Hub model.
@@ -32,7 +36,7 @@ def default_model(profile: str) -> str | Path:
     return GPU_MODEL if profile == "gpu" else SHIPPED_BASE
 
 
-def tiny_llama_config(tokenizer, size: str = "cpu", max_positions: int = 512) -> LlamaConfig:
+def tiny_llama_config(tokenizer: PreTrainedTokenizerBase, size: str = "cpu", max_positions: int = 512) -> LlamaConfig:
     """A Llama configuration (RMSNorm, rotary positions, SwiGLU) sized by `size`, with the
     tokenizer's special-token ids; input and output embeddings are tied to save parameters."""
     if size not in MODEL_SIZES:
@@ -44,7 +48,7 @@ def tiny_llama_config(tokenizer, size: str = "cpu", max_positions: int = 512) ->
     )
 
 
-def build_model(tokenizer, size: str = "cpu", seed: int = 0) -> LlamaForCausalLM:
+def build_model(tokenizer: PreTrainedTokenizerBase, size: str = "cpu", seed: int = 0) -> LlamaForCausalLM:
     """A freshly initialised (untrained) tiny Llama for `tokenizer`, with stop-at-end-of-turn
     generation settings."""
     torch.manual_seed(seed)
@@ -53,7 +57,7 @@ def build_model(tokenizer, size: str = "cpu", seed: int = 0) -> LlamaForCausalLM
     return model
 
 
-def chat_generation_config(tokenizer, max_new_tokens: int = 64) -> GenerationConfig:
+def chat_generation_config(tokenizer: PreTrainedTokenizerBase, max_new_tokens: int = 64) -> GenerationConfig:
     """Greedy decoding that stops at `<|end|>` (end of an assistant turn) or the end of text."""
     stop_ids = [tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id]
     return GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_ids,
@@ -84,7 +88,7 @@ def load_model_and_tokenizer(path_or_id: str | Path, dtype: torch.dtype | str = 
     return model, tokenizer
 
 
-def save_model(model, tokenizer, path: str | Path) -> Path:
+def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> Path:
     """Save model (safetensors), tokenizer and generation settings to `path`, as `save_pretrained`
     does, but into a temporary folder renamed at the end: a crash never leaves half a model."""
     import shutil

@@ -14,11 +14,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from peft import IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig, PromptTuningInit
 
 from helpers.modeling import count_parameters
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 ATTENTION_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
@@ -94,7 +98,7 @@ def adapter_size_mb(folder: str | Path) -> float:
 
 
 @torch.no_grad()
-def _logits(model: torch.nn.Module, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]]):
+def _logits(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]]):
     texts = [tokenizer.apply_chat_template(list(c), tokenize=False) for c in conversations]
     encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     model.eval()
@@ -102,7 +106,7 @@ def _logits(model: torch.nn.Module, tokenizer, conversations: Sequence[Sequence[
     return logits, encoded["attention_mask"].bool()
 
 
-def merged_matches_adapter(peft_model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]],
+def merged_matches_adapter(peft_model, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                            atol: float | None = 1e-4) -> float:
     """Merge the adapter of a copy of `peft_model` into its weights (`merge_and_unload()`) and return
     the largest absolute difference between the logits of base + adapter and those of the merged

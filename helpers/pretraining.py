@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from datasets import Dataset
@@ -20,20 +20,23 @@ from transformers.trainer_utils import get_last_checkpoint
 from helpers.runtime import precision_flags
 from helpers.tracking import direct_logs, tracker_settings
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 
 def split_documents(text: str) -> list[str]:
     """Split a corpus file into documents (separated by blank lines), dropping empty ones."""
     return [doc.strip() for doc in text.split("\n\n") if doc.strip()]
 
 
-def wrap_document(ids: Sequence[int], tokenizer) -> list[int]:
+def wrap_document(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """A document's token ids between bos and eos, as the model reads it in pre-training (a tokenizer
     without a bos token, as Qwen's, starts the document with its text)."""
     bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
     return [*bos, *ids, tokenizer.eos_token_id]
 
 
-def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
+def corpus_token_stream(documents: Sequence[str], tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The token ids of documents, each wrapped in bos/eos, joined: the text as the model reads it."""
     stream: list[int] = []
     for ids in tokenizer(list(documents), add_special_tokens=False)["input_ids"]:
@@ -41,7 +44,7 @@ def corpus_token_stream(documents: Sequence[str], tokenizer) -> list[int]:
     return stream
 
 
-def pack_documents(documents: Sequence[str], tokenizer, block_size: int = 128) -> Dataset:
+def pack_documents(documents: Sequence[str], tokenizer: PreTrainedTokenizerBase, block_size: int = 128) -> Dataset:
     """Cut the documents' token stream (`corpus_token_stream`) into `block_size` blocks.
 
     The last partial block is dropped; the share dropped is at most one block.
@@ -59,7 +62,7 @@ class StreamedBlocks(torch.utils.data.IterableDataset):
     file: `make_stream()` is called afresh for each pass, so the same stream gives the same blocks
     (which is what lets the Trainer resume by skipping the batches it has already seen)."""
 
-    def __init__(self, make_stream: Callable[[], Iterator[str]], tokenizer, block_size: int = 256,
+    def __init__(self, make_stream: Callable[[], Iterator[str]], tokenizer: PreTrainedTokenizerBase, block_size: int = 256,
                  docs_per_call: int = 256) -> None:
         self.make_stream = make_stream
         self.tokenizer = tokenizer
@@ -113,7 +116,7 @@ class TrainingLog(TrainerCallback):
         done = read_training_log(self.path)[-1]["seconds"] if self.path.exists() else self.earlier["seconds"]
         self.started = time.time() - done
 
-    def on_evaluate(self, args, state, control, metrics=None, model=None, processing_class=None, **kwargs):
+    def on_evaluate(self, args, state, control, metrics=None, model: PreTrainedModel=None, processing_class=None, **kwargs):
         losses = [h["loss"] for h in state.log_history if "loss" in h]
         row = {"step": self.earlier["step"] + state.global_step,
                "tokens": self.earlier["tokens"] + state.global_step * self.tokens_per_step,
@@ -135,7 +138,7 @@ def read_training_log(path: str | Path) -> list[dict]:
     return [rows[step] for step in sorted(rows)]
 
 
-def pretrain(model, tokenizer, train, heldout: Dataset, args: TrainingArguments,
+def pretrain(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train, heldout: Dataset, args: TrainingArguments,
              callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
     """Train `model` on packed blocks (a `Dataset` or `StreamedBlocks`); resume from the last
     checkpoint in `args.output_dir` if there is one."""

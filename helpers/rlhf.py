@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from transformers import AutoModelForSequenceClassification, TrainerCallback
@@ -24,6 +24,9 @@ from helpers.evaluation import evaluate_replies, evaluate_triage, kl_to_referenc
 from helpers.rubric import score_reply
 from helpers.tasks import reply_messages
 from helpers.training import trainer_defaults
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 RUBRIC_TICKET_FIELDS = ("intent", "product", "order_id", "customer_name")  # what the rubric reads of a ticket
 
@@ -63,7 +66,7 @@ def grpo_config(output_dir: str | Path, *, beta: float = 0.05, learning_rate: fl
     return GRPOConfig(**settings)
 
 
-def load_reward_model(path: str | Path, tokenizer: Any) -> Any:
+def load_reward_model(path: str | Path, tokenizer: PreTrainedTokenizerBase) -> Any:
     """A sequence-classification model with one output (the reward) on the weights at `path`: the
     language model's body with a new, untrained scalar head instead of its output layer, and the
     tokenizer's pad token in its config (the head reads the last token that is not padding)."""
@@ -74,7 +77,7 @@ def load_reward_model(path: str | Path, tokenizer: Any) -> Any:
     return model
 
 
-def pair_lengths(tokenizer: Any, pairs: Sequence[Mapping[str, Any]]) -> list[int]:
+def pair_lengths(tokenizer: PreTrainedTokenizerBase, pairs: Sequence[Mapping[str, Any]]) -> list[int]:
     """Token count of the longer side (prompt + chosen, prompt + rejected) of each conversational pair,
     tokenized as `RewardTrainer` does (the chat template)."""
     def count(messages: list[dict[str, str]]) -> int:
@@ -85,7 +88,7 @@ def pair_lengths(tokenizer: Any, pairs: Sequence[Mapping[str, Any]]) -> list[int
 
 
 @torch.no_grad()
-def reward_scores(model: Any, tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, str]]],
+def reward_scores(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
                   batch_size: int = 32) -> list[float]:
     """The reward model's score of each whole conversation (prompt and assistant reply), formatted
     with the chat template exactly as `RewardTrainer` trains on and `GRPOTrainer` scores."""
@@ -100,7 +103,7 @@ def reward_scores(model: Any, tokenizer: Any, conversations: Sequence[Sequence[M
     return scores
 
 
-def judge_policy(model: Any, tokenizer: Any, tickets: Sequence[Mapping[str, Any]], reference: Any,
+def judge_policy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], reference: PreTrainedModel,
                  baseline_replies: Sequence[str] | None = None, reward_model: Any = None,
                  triage_records: Sequence[Mapping[str, Any]] = (), greedy: bool = True,
                  seed: int = 0) -> tuple[dict[str, float], list[str]]:
@@ -128,7 +131,7 @@ def judge_policy(model: Any, tokenizer: Any, tickets: Sequence[Mapping[str, Any]
     return result, replies
 
 
-def reward_model_function(model: Any, tokenizer: Any, batch_size: int = 32) -> Callable[..., list[float]]:
+def reward_model_function(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 32) -> Callable[..., list[float]]:
     """The reward model as a reward function for `GRPOTrainer`'s `reward_funcs`: it scores each prompt
     followed by its completion (both conversational, or both plain text) with `reward_scores`. A plain
     function, so `check_reward_function` can test it like any other before RL starts."""
@@ -144,7 +147,7 @@ def reward_model_function(model: Any, tokenizer: Any, batch_size: int = 32) -> C
     return reward_model
 
 
-def pair_rewards(model: Any, tokenizer: Any, pairs: Sequence[Mapping[str, Any]],
+def pair_rewards(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, pairs: Sequence[Mapping[str, Any]],
                  batch_size: int = 32) -> tuple[list[float], list[float]]:
     """Rewards of the chosen and of the rejected reply of each pair; a pair is ranked right when its
     chosen reward is the higher one."""
@@ -232,15 +235,15 @@ class ReplyJudgeCallback(TrainerCallback):
     replies sampled at temperature 1 (seeded, as `evaluate_replies`), the reward model's mean score of
     them, and their KL to `reference`. The rows collect in `history`."""
 
-    def __init__(self, tokenizer: Any, tickets: Sequence[Mapping[str, Any]], reward_model: Any,
-                 reference: Any, every: int = 10, seed: int = 0) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], reward_model: Any,
+                 reference: PreTrainedModel, every: int = 10, seed: int = 0) -> None:
         if every < 1:
             raise ValueError("every must be a positive number of steps")
         self.tokenizer, self.tickets, self.reward_model, self.reference = tokenizer, list(tickets), reward_model, reference
         self.every, self.seed = every, seed
         self.history: list[dict[str, float]] = []
 
-    def judge(self, model: Any, step: int) -> dict[str, float]:
+    def judge(self, model: PreTrainedModel, step: int) -> dict[str, float]:
         """Measure `model` now and append the row (step, rubric_score, reward, kl, seconds) to `history`."""
         start = time.perf_counter()
         was_training = model.training
@@ -254,10 +257,10 @@ class ReplyJudgeCallback(TrainerCallback):
         self.history.append(row)
         return row
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
+    def on_train_begin(self, args, state, control, model: PreTrainedModel=None, **kwargs):
         self.judge(model, 0)
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
+    def on_step_end(self, args, state, control, model: PreTrainedModel=None, **kwargs):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
             if not self.history or self.history[-1]["step"] != state.global_step:
                 self.judge(model, state.global_step)

@@ -24,7 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 DEFAULT_MAX_TOKENS = 256  # what a request that sets no max_tokens may generate, for the length check
 
@@ -96,7 +99,7 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def request_problem(body: Any, tokenizer: Any, context: int) -> str | None:
+def request_problem(body: Any, tokenizer: PreTrainedTokenizerBase, context: int) -> str | None:
     """Why a chat-completion request body cannot be served, or None: `messages` must be a non-empty
     list of {role, content} objects, and the conversation plus `max_tokens` must fit the context."""
     if not isinstance(body, dict):
@@ -117,7 +120,7 @@ def request_problem(body: Any, tokenizer: Any, context: int) -> str | None:
     return None
 
 
-def _with_request_checks(build_server: Any, tokenizer: Any, context: int) -> Any:
+def _with_request_checks(build_server: Any, tokenizer: PreTrainedTokenizerBase, context: int) -> Any:
     """`transformers serve`'s app factory, with chat-completion requests checked before they reach it."""
     import json
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from datasets import Dataset
@@ -21,6 +21,9 @@ from trl.chat_template_utils import get_training_chat_template, has_generation_m
 
 from helpers.runtime import PeakMemory, precision_flags
 from helpers.tracking import direct_logs, tracker_settings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 def trainer_defaults(output_dir: str | Path, *, learning_rate: float, max_steps: int, batch_size: int,
@@ -75,7 +78,7 @@ def chat_dataset(conversations: Sequence[Sequence[Mapping[str, str]]]) -> Datase
     return Dataset.from_dict({"messages": [list(c) for c in conversations]})
 
 
-def loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> list[tuple[str, bool]]:
+def loss_mask(tokenizer: PreTrainedTokenizerBase, messages: Sequence[Mapping[str, str]]) -> list[tuple[str, bool]]:
     """Each token of a conversation with whether the loss is computed on it (True for the
     assistant's answer and its end-of-turn token, as `assistant_only_loss=True` trains)."""
     # A Hub template without `{% generation %}` markers trains with the version of it TRL patches in.
@@ -87,7 +90,7 @@ def loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> list[tup
     return list(zip(texts, (bool(m) for m in encoded["assistant_masks"])))
 
 
-def show_loss_mask(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str:
+def show_loss_mask(tokenizer: PreTrainedTokenizerBase, messages: Sequence[Mapping[str, str]]) -> str:
     """The conversation as text with the trained tokens between ⟦ and ⟧, and a count."""
     pieces, inside = [], False
     mask = loss_mask(tokenizer, messages)
@@ -114,7 +117,7 @@ def train(trainer: Any) -> dict[str, float]:
     return {"train_seconds": seconds, "train_loss": output.training_loss, "train_memory_mb": memory.added_mb}
 
 
-def sft_trainer(model: Any, tokenizer: Any, train_dataset: Dataset, config: SFTConfig,
+def sft_trainer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_dataset: Dataset, config: SFTConfig,
                 eval_dataset: Dataset | None = None, peft_config: Any = None,
                 early_stopping_patience: int | None = None) -> SFTTrainer:
     """An `SFTTrainer` for `model` on chat data; with `early_stopping_patience` (needs a config
