@@ -18,8 +18,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Unit tests first: they run while the notebooks execute in the background."""
-    items.sort(key=lambda item: item.get_closest_marker("notebook") is not None)
+    """Unit tests first: they run while the notebooks execute in the background. The slow ones (minutes
+    of both cores) last, once the notebooks are done, so that no notebook shares its cores with them."""
+    def phase(item: pytest.Item) -> int:
+        return 2 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("notebook") else 0
+
+    items.sort(key=phase)
 
 
 @pytest.fixture(scope="session", autouse=True)
