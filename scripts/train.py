@@ -19,6 +19,8 @@ from helpers.runtime import configure_cpu_threads  # noqa: E402
 
 configure_cpu_threads()
 
+import torch  # noqa: E402
+
 from helpers.jobs import Job, load_job, run_job  # noqa: E402
 
 
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(parser.parse_args(argv))
     config = args.pop("config")
     summary = run_job(load_job(config, **{k: v for k, v in args.items() if v is not None}))
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # every process has finished, the main one has saved the model:
+        torch.distributed.destroy_process_group()  # leave together, so that none is torn down mid-exit
     losses = summary["losses"]
     print(f"{summary['processes']} process(es): {len(losses)} steps in {summary['train_seconds']:.1f} s, "
           f"loss {losses[0]:.4f} -> {losses[-1]:.4f}")
