@@ -11,6 +11,7 @@ its chat template, so `assistant_only_loss=True` works on it unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -117,21 +118,13 @@ def qwen_style_tokenizer(texts: Iterable[str], learned_tokens: int = 8000) -> Qw
     backend.train_from_iterator(texts, trainer=trainer)
     learned = backend.get_vocab()
     vocab = dict(learned) | {f"<|unused_{i}|>": i for i in range(len(learned), REGULAR_VOCABULARY)}
-    merges = [tuple(pair.split(" ")) if isinstance(pair, str) else tuple(pair)
-              for pair in _merges(backend)]
+    merges = [tuple(pair) for pair in json.loads(backend.to_str())["model"]["merges"]]  # learned, read back
     padded = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     padded.normalizer, padded.pre_tokenizer, padded.decoder = backend.normalizer, backend.pre_tokenizer, backend.decoder
     padded.add_special_tokens(list(SPECIAL_TOKENS))
     return Qwen2TokenizerFast(tokenizer_object=padded, bos_token=None, eos_token="<|im_end|>",
                               pad_token="<|endoftext|>", unk_token=None, chat_template=QWEN2_5_CHAT_TEMPLATE,
                               model_max_length=131072, errors="replace", split_special_tokens=False)
-
-
-def _merges(backend: Tokenizer) -> list:
-    """The learned merges of a BPE tokenizer, read back from its JSON form."""
-    import json
-
-    return json.loads(backend.to_str())["model"]["merges"]
 
 
 def build_stand_in(path: str | Path, texts: Iterable[str], size: str = "full", seed: int = 0,

@@ -200,8 +200,6 @@ def alignment_paths(ex: Exercise, tokenizer, sft_dir: Path) -> None:
 def forgetting_path(ex: Exercise, tokenizer) -> None:
     """Notebook 07: fine-tuning with replayed general text, then general ability (probes, perplexity)."""
     def replay() -> dict:
-        from datasets import Dataset
-
         documents = load_documents(DATA / "general" / "corpus_heldout.txt", limit=16)
         data = replay_dataset(chat_rows(ex.train_chats, tokenizer), text_rows(documents, tokenizer), share=0.3)
         config = sft_config(ex.out_dir / "replay", max_steps=ex.steps, batch_size=ex.batch_size, learning_rate=2e-5,
@@ -210,7 +208,7 @@ def forgetting_path(ex: Exercise, tokenizer) -> None:
         trainer.remove_callback(PrinterCallback)
         trainer.train()
         probes = load_probes(DATA / "general" / "probes.jsonl")[:8]
-        return {"rows": len(Dataset.from_list(list(data))),
+        return {"rows": len(data),
                 **general_capability(trainer.model, tokenizer, probes, documents[:4])}
     ex.path("replay", replay)
 
