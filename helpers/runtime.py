@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
@@ -47,6 +50,18 @@ def detect_profile(requested: str | None = "auto") -> str:
     if requested not in PROFILES:
         raise ValueError(f"Unknown profile {requested!r}: choose one of {PROFILES} or 'auto'.")
     return requested
+
+
+def profile_sizes(profile: str, sizes: Mapping[str, Mapping[str, Any]], **chosen: Any) -> SimpleNamespace:
+    """How big a notebook's runs are: each setting of `chosen` that is not None, else the `profile`'s
+    default from `sizes` (`{"cpu": {...}, "gpu": {...}}`). Read them as attributes: `size.rm_steps`."""
+    if profile not in sizes:
+        raise ValueError(f"no sizes for profile {profile!r}: the table has {sorted(sizes)}")
+    defaults = dict(sizes[profile])
+    unknown = sorted(set(chosen) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown size settings {unknown}: the {profile} profile has {sorted(defaults)}")
+    return SimpleNamespace(**{**defaults, **{k: v for k, v in chosen.items() if v is not None}})
 
 
 def set_seed(seed: int) -> None:

@@ -9,7 +9,7 @@ from helpers.evaluation import generate, heldout_perplexity, ngram_perplexities,
 from helpers.modeling import build_model, count_parameters, load_model_and_tokenizer, save_model, tiny_llama_config
 from helpers.pretraining import pack_documents, split_documents
 import helpers.runtime as runtime
-from helpers.runtime import detect_profile, precision_flags
+from helpers.runtime import detect_profile, precision_flags, profile_sizes
 from helpers.tasks import triage_messages
 from helpers.tokenization import END_OF_TURN, train_tokenizer
 
@@ -111,6 +111,17 @@ def test_profile_detection():
     assert detect_profile("auto") == ("gpu" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="Unknown profile"):
         detect_profile("tpu")
+
+
+def test_profile_sizes_take_the_chosen_value_or_the_profile_default():
+    sizes = {"cpu": {"steps": 30, "tickets": 100}, "gpu": {"steps": 200, "tickets": 150}}
+    size = profile_sizes("cpu", sizes, steps=None, tickets=12)
+    assert (size.steps, size.tickets) == (30, 12)
+    assert vars(profile_sizes("gpu", sizes)) == {"steps": 200, "tickets": 150}
+    with pytest.raises(ValueError, match="unknown size settings"):
+        profile_sizes("cpu", sizes, step=5)  # a typo is an error, not a silent default
+    with pytest.raises(ValueError, match="no sizes for profile"):
+        profile_sizes("tpu", sizes)
 
 
 def test_precision_is_bf16_autocast_only_where_the_cpu_has_it(monkeypatch):
