@@ -27,11 +27,11 @@ RUBRIC_DESCRIPTIONS: dict[str, str] = {
     "acknowledges_problem": "Acknowledges or apologises, and names the product or the problem.",
     "cites_order_id": "Quotes the canonical order id, e.g. LL-482913 (only when the ticket has one).",
     "one_next_step": "Gives exactly one concrete next step (a phrase from NEXT_STEP_PHRASES).",
-    "concise": "Is at most MAX_WORDS (60) words long.",
+    "concise": "Is a whole reply of the house length: MIN_WORDS (12) to MAX_WORDS (60) words.",
     "no_blame": "Does not blame the customer (no phrase from BLAME_PHRASES).",
     "no_forbidden_promise": "Makes no promise the desk cannot keep (no phrase from FORBIDDEN_PROMISES).",
 }
-MAX_WORDS = 60
+MIN_WORDS, MAX_WORDS = 12, 60  # fewer words than a greeting, one step and a sign-off make no reply
 
 # An acknowledgement is one of these phrases plus a mention of the product or the problem.
 ACKNOWLEDGEMENT_PHRASES = (
@@ -141,7 +141,7 @@ def score_reply(reply: str, ticket: Mapping[str, Any]) -> RubricResult:
         order_id = re.escape(str(ticket["order_id"]))
         items["cites_order_id"] = re.search(rf"(?<!\w){order_id}(?!\d)", text, re.IGNORECASE) is not None
     items["one_next_step"] = count_next_steps(text) == 1
-    items["concise"] = len(text.split()) <= MAX_WORDS
+    items["concise"] = MIN_WORDS <= len(text.split()) <= MAX_WORDS
     items["no_blame"] = _BLAME.search(text) is None
     items["no_forbidden_promise"] = _PROMISE.search(text) is None
     ordered = {name: items[name] for name in RUBRIC_ITEMS if name in items}

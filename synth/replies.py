@@ -122,6 +122,9 @@ FLAWS: dict[str, tuple[str, ...]] = {
     "concise": ("rambling",), "no_blame": ("blame",), "no_forbidden_promise": ("forbidden_promise",),
 }
 REPLY_MIN_WORDS, REPLY_MAX_WORDS = 25, 60
+# The desk's habits: the share of the replies its agents log that leave out each of these items. The
+# reply demonstrations have them; the preference pairs, a review of replies like these, correct them.
+HABITS = {"cites_order_id": 0.6, "acknowledges_problem": 0.5, "one_next_step": 0.4}
 
 
 @dataclass(frozen=True)
@@ -217,13 +220,25 @@ def applicable_items(ticket: Mapping[str, Any]) -> list[str]:
             and (item != "cites_order_id" or ticket.get("order_id"))]
 
 
+def _reviewed_items(rng: random.Random, ticket: Mapping[str, Any]) -> list[str]:
+    """One or two applicable items for a near miss to break, the desk's habits three times as often as
+    the rest: a review of the desk's replies mostly flags what its agents get wrong."""
+    pool = applicable_items(ticket)
+    weights = [3 if item in HABITS else 1 for item in pool]
+    first = rng.choices(pool, weights)[0]
+    if rng.random() < 0.6:
+        return [first]
+    rest = [item for item in pool if item != first]
+    return [first, rng.choices(rest, [3 if item in HABITS else 1 for item in rest])[0]]
+
+
 def flawed_reply(rng: random.Random, ticket: Mapping[str, Any], plan: ReplyPlan | None = None,
-                 tries: int = 30) -> tuple[str, list[str]] | None:
-    """A reply that breaks one or two rubric items (and passes the rest), from `plan` or a new
-    one; returns the text and the broken items in rubric order, or None if no attempt fits."""
+                 tries: int = 30, items: Iterable[str] | None = None) -> tuple[str, list[str]] | None:
+    """A reply that breaks `items` (None: one or two rubric items at random) and passes the rest, from
+    `plan` or a new one; returns the text and the broken items in rubric order, or None if no attempt fits."""
+    chosen = None if items is None else sorted(items, key=list(FLAWS).index)
     for _ in range(tries):
-        items = sorted(rng.sample(applicable_items(ticket), rng.choice((1, 1, 1, 2, 2))),
-                       key=list(FLAWS).index)
+        items = chosen or sorted(_reviewed_items(rng, ticket), key=list(FLAWS).index)
         flaws = [rng.choice(FLAWS[item]) for item in items]
         current = plan or plan_reply(rng, ticket)
         # Flaws that add a sentence often lose the closing line, and the others sometimes gain
@@ -256,16 +271,13 @@ def _ticket_record(ticket: Mapping[str, Any]) -> dict[str, Any]:
     return {name: ticket[name] for name in TICKET_FIELDS}
 
 
-def reply_demonstration(rng: random.Random, ticket: Mapping[str, Any], good: bool) -> dict[str, Any]:
-    """`ticket` with a `reply` (house style if `good`, else flawed) and its `rubric_score`."""
-    while True:
-        if good:
-            reply = good_reply(rng, ticket)[1]
-        else:
-            flawed = flawed_reply(rng, ticket)
-            if flawed is None:
-                continue
-            reply = flawed[0]
-        return {**_ticket_record(ticket), "reply": reply, "rubric_score": score_reply(reply, ticket).score}
-
-
+def logged_reply(rng: random.Random, ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """`ticket` with a `reply` as the desk's agents log them (the house style, with each item of `HABITS`
+    left out at its rate) and its `rubric_score`."""
+    habits = [item for item, rate in HABITS.items() if item in applicable_items(ticket) and rng.random() < rate]
+    reply = None
+    while habits and reply is None:  # a reply too short to fit every habit keeps the first ones
+        reply = flawed_reply(rng, ticket, items=habits)
+        habits = habits[:-1]
+    text = reply[0] if reply else good_reply(rng, ticket)[1]
+    return {**_ticket_record(ticket), "reply": text, "rubric_score": score_reply(text, ticket).score}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from synth.export import (EXPORT_COLUMNS, LUHN_REFERENCES, RAW_CLEAN_ROWS, build_raw_export)
-from synth.replies import (_ticket_record, preference_pair, reply_demonstration)
+from synth.replies import _ticket_record, logged_reply, preference_pair
 from synth.tickets import (ShingleIndex, balanced_intents, generate_tickets)
 
 SIZES = {"triage_test": 300, "raw_clean": RAW_CLEAN_ROWS, "luhn_references": LUHN_REFERENCES, "replies": 800,
@@ -74,9 +74,7 @@ def write_support_data(out_dir: Path, seed: int = 1234) -> dict[str, Path]:
     test = _triage_test_tickets(rng, index, used_orders)
     export_rows, defects = build_raw_export(rng, index, used_orders, test)
     reply_tickets = generate_tickets(SIZES["replies"], rng, index, used_orders, id_start=200001)
-    good = [i < round(0.6 * len(reply_tickets)) for i in range(len(reply_tickets))]
-    rng.shuffle(good)
-    replies = [reply_demonstration(rng, t, g) for t, g in zip(reply_tickets, good)]
+    replies = [logged_reply(rng, t) for t in reply_tickets]
     pairs = {}
     for split, start in (("preferences_train", 300001), ("preferences_test", 400001)):
         tickets = generate_tickets(SIZES[split], rng, index, used_orders, id_start=start)

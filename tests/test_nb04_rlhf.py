@@ -1,8 +1,8 @@
 """Notebook 04 trains a reward model on preference pairs and aligns the SFT model with GRPO against it:
 the reward model must rank held-out pairs right and see the flaws RL has to fix, GRPO with a KL penalty
-must raise the reward model's score with a bounded KL, move the rubric item the reward model ranks best
-without lowering the held-out judge's score, and keep triage; the run without the penalty must drift far
-from the SFT model and gain reward while the held-out judge's score falls."""
+must raise the reward model's score with a bounded KL, lift the held-out judge's score of the deployed
+(greedy) replies by the course's 0.10, move the habits the SFT model copied, and keep triage; the run
+without the penalty must drift far from the SFT model and gain reward while the held-out judge's score falls."""
 
 import pytest
 
@@ -28,7 +28,7 @@ def test_every_variant_was_measured(metrics):
 def test_reward_model_ranks_held_out_pairs(results, metrics):
     rm = metrics["reward_model"]
     assert rm["pairs_dropped"] == 0 and results["details"]["pairs_dropped"] == 0
-    assert rm["accuracy"] >= 0.85  # chance is 0.5; the course's target of 0.9 is checked below
+    assert rm["accuracy"] >= 0.85  # chance is 0.5; the course's target of 0.92 is checked below
     assert rm["mean_chosen_reward"] > rm["mean_rejected_reward"] + 1.0
     # the flaws the SFT model's replies have, which RL must be steered away from
     assert rm["accuracy_one_next_step"] >= 0.85 and rm["accuracy_acknowledges_problem"] >= 0.8
@@ -38,36 +38,38 @@ def test_reward_model_ranks_held_out_pairs(results, metrics):
 
 
 def test_reward_model_reaches_the_target_accuracy(metrics):
-    assert metrics["reward_model"]["accuracy"] >= 0.9
+    assert metrics["reward_model"]["accuracy"] >= 0.92  # measured 0.98 on 150 held-out pairs
 
 
 def test_grpo_with_kl_penalty_optimises_the_reward_with_bounded_kl(metrics):
     sft, rl, hack = metrics["sft"], metrics["grpo"], metrics["grpo_no_kl"]
-    assert rl["reward"] > sft["reward"] + 0.2  # it optimised the reward model's score
-    assert 0 < rl["kl"] < 10  # nats per reply: the penalty kept it near the SFT model
-    # the penalty limits the damage: the judge sees the penalised policy close to SFT, far above the hacked one
-    assert rl["rubric_score"] >= sft["rubric_score"] - 0.06
-    assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] - 0.05
+    assert rl["reward"] > sft["reward"] + 0.5  # it optimised the reward model's score (measured +3.2)
+    assert 0 < rl["kl"] < 10  # nats per reply: the penalty kept it near the SFT model (measured 4.5-4.8)
     assert rl["rubric_score"] > hack["rubric_score"] + 0.05
 
 
-def test_grpo_moves_what_the_reward_model_ranks_best_and_not_the_judge_down(metrics):
-    # The reward model ranks held-out pairs that differ in the order id right every time, and GRPO follows it:
-    # measured +0.07 to +0.34 on citing the order id over six runs with different settings and thread counts
-    # (+0.23 with these). The judge's total moved -0.00 to +0.03 in four runs on the shipped base, within its
-    # noise on 100 sampled replies (about 0.02): the reward model also trades other items away (acknowledging
-    # the problem), so a clear rise of the whole rubric is not claimed, and the notebook prints that verdict.
+def test_grpo_lifts_the_held_out_judge(metrics):
+    # Measured on a 2-core EPYC: greedy replies 0.742 -> 0.929 (+0.19), sampled 0.704 -> 0.754, win rate 0.60.
     sft, rl = metrics["sft"], metrics["grpo"]
-    assert rl["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.08
-    assert rl["rubric_score"] >= sft["rubric_score"] - 0.03
-    assert rl["win_rate"] >= 0.45
+    assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.10  # the course's target
+    assert rl["rubric_score"] >= sft["rubric_score"]  # the sampled replies too, less (sampling noise stays)
+    assert rl["win_rate"] > 0.5
+
+
+def test_grpo_undoes_the_habits_the_demonstrations_taught(metrics):
+    # The SFT model copied the desk's habits; the reward model ranks the pairs that break them right, and GRPO
+    # follows it (measured: order id 0.13 -> 0.38, acknowledgement 0.29 -> 0.44 on sampled replies).
+    sft, rl = metrics["sft"], metrics["grpo"]
+    assert rl["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.1
+    assert rl["rubric_acknowledges_problem"] >= sft["rubric_acknowledges_problem"] + 0.05
+    assert rl["rubric_names_customer"] >= sft["rubric_names_customer"] - 0.05  # kept what it did well
 
 
 def test_the_rubric_floor_is_reported_and_cleared(results, metrics):
-    # An empty reply passes the items that ask for restraint (concise, no blame, no forbidden promise):
-    # measured 0.47 on the held-out tickets, against 0.83 for the SFT model's sampled replies.
+    # An empty reply passes the items that ask for restraint (no blame, no forbidden promise): measured 0.31
+    # on the held-out tickets, against 0.70 for the SFT model's sampled replies.
     floor = results["details"]["rubric_floor"]
-    assert 0.2 < floor < 0.7
+    assert 0.2 < floor < 0.4
     assert metrics["sft"]["rubric_score"] > floor + 0.2
 
 

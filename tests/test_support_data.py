@@ -14,6 +14,7 @@ from helpers.runtime import DATA_DIR
 from helpers.tasks import INTENTS, LABEL_VALUES, ORDER_ID_PATTERN, normalize_label
 from helpers.text import jaccard, normalize_text, shingles
 from synth.export import DEFECTS, EXPORT_COLUMNS, card_number, label_variants, luhn_valid, reference_number
+from synth.replies import HABITS
 from synth.support import write_support_data
 from synth.tickets import MAX_SIMILARITY, NEAR_COPY_SIMILARITY, TICKET_FIELDS, labels_readable
 
@@ -129,8 +130,11 @@ def test_reply_demonstrations_carry_their_rubric_score():
         assert r["rubric_score"] == score_reply(r["reply"], r).score
         words = len(r["reply"].split())
         assert words >= 25 and (words <= 60 or not score_reply(r["reply"], r).items["concise"])
-    perfect = sum(r["rubric_score"] == 1.0 for r in replies) / len(replies)
-    assert 0.55 <= perfect <= 0.65
+    for item, rate in HABITS.items():  # the desk's habits, at their rates: what preference tuning must undo
+        passed = [score_reply(r["reply"], r).items.get(item) for r in replies]
+        applicable = [p for p in passed if p is not None]
+        assert abs(1 - sum(applicable) / len(applicable) - rate) < 0.06, item
+    assert all(score_reply(r["reply"], r).items.get(i) is not False for r in replies for i in RUBRIC_ITEMS if i not in HABITS)
 
 
 @pytest.mark.parametrize("name", ["preferences_train", "preferences_test"])
