@@ -1,6 +1,6 @@
 """Notebook 05 aligns the SFT model with DPO on the house-style pairs: the main DPO model (DPO with an
-SFT term on the chosen replies) must raise the rubric score over SFT's by a clear margin with triage
-kept, the logged margins must grow, the held-out pairs must be ranked, and the beta sweep, plain DPO,
+SFT term on the chosen replies) must raise the rubric score of the deployed (greedy) replies by the
+course's 0.10, beat the SFT model head to head and keep triage, the logged margins must grow, the held-out pairs must be ranked, and the beta sweep, plain DPO,
 the KTO variant and DPO with LoRA must each have learned something. Every model is judged on the same
 held-out prompts, notebook 04's RL policy included."""
 
@@ -33,18 +33,25 @@ def test_every_model_was_judged_the_same_way(results, metrics):
         assert metrics[name]["kl"] > 0.01, f"{name} did not move from the SFT model"
 
 
-def test_dpo_raises_the_rubric_score_over_sft(results, metrics):
+def test_dpo_raises_the_rubric_score_over_sft(metrics):
+    # Measured on a 2-core EPYC: greedy replies 0.742 -> 0.922, sampled 0.704 -> 0.790, win rate 0.65.
     sft, dpo = metrics["sft"], metrics["dpo"]
-    assert dpo["rubric_score"] > sft["rubric_score"] + 0.03
-    assert dpo["win_rate"] > 0.5
-    assert results["details"]["targets"]["reached"]
+    assert dpo["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.10  # the course's target
+    assert dpo["rubric_score"] >= sft["rubric_score"] + 0.03
+    assert dpo["win_rate"] >= 0.56  # the course's 0.60, less the noise of 100 prompts; the verdict checks 0.60
+
+
+def test_dpo_undoes_the_habits_the_demonstrations_taught(metrics):
+    sft, dpo = metrics["sft"], metrics["dpo"]  # measured: order id 0.13 -> 0.46, acknowledgement 0.29 -> 0.59
+    assert dpo["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.15
+    assert dpo["rubric_acknowledges_problem"] >= sft["rubric_acknowledges_problem"] + 0.1
 
 
 def test_the_target_is_reported_as_measured(results, metrics):
     targets = results["details"]["targets"]
-    gain = metrics["dpo"]["rubric_score"] - metrics["sft"]["rubric_score"]
+    gain = metrics["dpo"]["rubric_score_greedy"] - metrics["sft"]["rubric_score_greedy"]
     assert targets["rubric_gain_over_sft"] == pytest.approx(gain)
-    assert targets["reached"] == (gain >= 0.03 and metrics["dpo"]["win_rate"] > 0.5
+    assert targets["reached"] == (gain >= 0.10 and metrics["dpo"]["win_rate"] >= 0.60
                                   and targets["triage_retained"] >= 0.95)
 
 
