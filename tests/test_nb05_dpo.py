@@ -34,7 +34,7 @@ def test_every_model_was_judged_the_same_way(results, metrics):
 
 
 def test_dpo_raises_the_rubric_score_over_sft(metrics):
-    # Measured on a 2-core EPYC: greedy replies 0.742 -> 0.922, sampled 0.704 -> 0.790, win rate 0.65.
+    # Measured on a 2-core EPYC: greedy replies 0.742 -> 0.913, sampled 0.704 -> 0.781, win rate 0.67.
     sft, dpo = metrics["sft"], metrics["dpo"]
     assert dpo["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.10  # the course's target
     assert dpo["rubric_score"] >= sft["rubric_score"] + 0.03
@@ -42,7 +42,7 @@ def test_dpo_raises_the_rubric_score_over_sft(metrics):
 
 
 def test_dpo_undoes_the_habits_the_demonstrations_taught(metrics):
-    sft, dpo = metrics["sft"], metrics["dpo"]  # measured: order id 0.13 -> 0.46, acknowledgement 0.29 -> 0.59
+    sft, dpo = metrics["sft"], metrics["dpo"]  # measured: order id 0.13 -> 0.35, acknowledgement 0.29 -> 0.60
     assert dpo["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.15
     assert dpo["rubric_acknowledges_problem"] >= sft["rubric_acknowledges_problem"] + 0.1
 
@@ -58,7 +58,7 @@ def test_the_target_is_reported_as_measured(results, metrics):
 def test_dpo_keeps_triage(metrics):
     sft, dpo = metrics["sft"], metrics["dpo"]
     assert dpo["json_valid"] >= 0.95 * sft["json_valid"]
-    assert dpo["field_accuracy"] >= 0.9 * sft["field_accuracy"]  # the target is 95%; 150 tickets are noisy
+    assert dpo["field_accuracy"] >= 0.95 * sft["field_accuracy"]  # the course's target (measured 0.99)
 
 
 def test_margins_grow_and_generalise(results, metrics):
