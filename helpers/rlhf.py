@@ -21,7 +21,8 @@ from transformers import AutoModelForSequenceClassification, TrainerCallback
 from trl import GRPOConfig, RewardConfig
 
 from helpers.evaluation import evaluate_replies, evaluate_triage, kl_to_reference, padding_side, win_rate
-from helpers.rubric import score_reply
+from helpers.harness import bootstrap_ci
+from helpers.rubric import reply_example_scores, score_reply
 from helpers.tasks import reply_messages
 from helpers.training import trainer_defaults
 
@@ -232,8 +233,8 @@ def check_reward_function(func: Callable[..., Any], prompts: Sequence[Any], comp
 
 class ReplyJudgeCallback(TrainerCallback):
     """Every `every` steps (and before the first), judge the policy on held-out tickets: rubric score of
-    replies sampled at temperature 1 (seeded, as `evaluate_replies`), the reward model's mean score of
-    them, and their KL to `reference`. The rows collect in `history`."""
+    replies sampled at temperature 1 (seeded, as `evaluate_replies`) with its 95% bootstrap interval, the
+    reward model's mean score of them, and their KL to `reference`. The rows collect in `history`."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], reward_model: Any,
                  reference: PreTrainedModel, every: int = 10, seed: int = 0) -> None:
@@ -244,12 +245,14 @@ class ReplyJudgeCallback(TrainerCallback):
         self.history: list[dict[str, float]] = []
 
     def judge(self, model: PreTrainedModel, step: int) -> dict[str, float]:
-        """Measure `model` now and append the row (step, rubric_score, reward, kl, seconds) to `history`."""
+        """Measure `model` now and append the row (step, rubric_score and its interval, reward, kl, seconds)
+        to `history`."""
         start = time.perf_counter()
         was_training = model.training
-        scores, replies = evaluate_replies(model, self.tokenizer, self.tickets, seed=self.seed, progress=False)
+        _, replies = evaluate_replies(model, self.tokenizer, self.tickets, seed=self.seed, progress=False)
         conversations = [reply_messages(t, r) for t, r in zip(self.tickets, replies)]
-        row = {"step": step, "rubric_score": scores["rubric_score"],
+        rubric, low, high = bootstrap_ci(reply_example_scores(replies, self.tickets)["rubric_score"], seed=self.seed)
+        row = {"step": step, "rubric_score": rubric, "rubric_score_ci_low": low, "rubric_score_ci_high": high,
                "reward": sum(reward_scores(self.reward_model, self.tokenizer, conversations)) / len(replies),
                "kl": kl_to_reference(model, self.reference, self.tokenizer, self.tickets, replies)}
         row["seconds"] = time.perf_counter() - start

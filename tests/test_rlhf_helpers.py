@@ -175,7 +175,8 @@ def test_a_short_grpo_run_logs_rewards_and_kl_and_the_judge_measures(model_dir, 
     # The policy starts as the reference; during training it computes under the trainer's bf16 autocast
     # where the processor has it, the reference in fp32: a rounding of a few thousandths of a nat.
     assert judge.history[0]["kl"] == pytest.approx(0.0, abs=1e-2 if precision_flags()["bf16"] else 1e-4)
-    assert all(0 <= row["rubric_score"] <= 1 for row in judge.history)
+    assert all(0 <= row["rubric_score_ci_low"] <= row["rubric_score"] <= row["rubric_score_ci_high"] <= 1
+               for row in judge.history)
     with pytest.raises(ValueError, match="positive"):
         ReplyJudgeCallback(tokenizer, [TICKET], reward_model, reference, every=0)
 
