@@ -36,7 +36,7 @@ def test_full_fine_tuning_learns_and_forgets(metrics):
     full, base = metrics["full"], metrics["base"]
     assert full["task_gain"] > 0.5 * base["answer_loss"]
     # On the shipped base, 50 steps at 2e-3 lose a clear, partial share of what it knew (measured on a 2-core
-    # EPYC: 26% of the probes, general perplexity x2.3), not everything, and answer in JSON (field accuracy 0.51).
+    # Xeon: 26% of the probes, general perplexity x2.3), not everything, and answer in JSON (field accuracy 0.51).
     assert 0.08 < full["probe_accuracy_lost"] < 0.9
     assert full["general_ppl"] > 1.8 * base["general_ppl"]
 
