@@ -223,13 +223,13 @@ def applicable_items(ticket: Mapping[str, Any]) -> list[str]:
 def _reviewed_items(rng: random.Random, ticket: Mapping[str, Any]) -> list[str]:
     """One or two applicable items for a near miss to break, the desk's habits three times as often as
     the rest: a review of the desk's replies mostly flags what its agents get wrong."""
-    pool = applicable_items(ticket)
-    weights = [3 if item in HABITS else 1 for item in pool]
-    first = rng.choices(pool, weights)[0]
+    def pick(pool: list[str]) -> str:
+        return rng.choices(pool, [3 if item in HABITS else 1 for item in pool])[0]
+
+    first = pick(applicable_items(ticket))
     if rng.random() < 0.6:
         return [first]
-    rest = [item for item in pool if item != first]
-    return [first, rng.choices(rest, [3 if item in HABITS else 1 for item in rest])[0]]
+    return [first, pick([item for item in applicable_items(ticket) if item != first])]
 
 
 def flawed_reply(rng: random.Random, ticket: Mapping[str, Any], plan: ReplyPlan | None = None,
