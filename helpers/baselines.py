@@ -127,8 +127,8 @@ def prompt_tokens(tokenizer: PreTrainedTokenizerBase, messages: Sequence[Mapping
     return len(tokenizer.apply_chat_template(list(messages), tokenize=True, add_generation_prompt=True)["input_ids"])
 
 
-def fit_shots(tokenizer: PreTrainedTokenizerBase, shots: Sequence[Mapping[str, Any]], conversations_for, queries: Sequence[Any],
-              context: int, max_new_tokens: int) -> list[Mapping[str, Any]]:
+def fit_shots(tokenizer: PreTrainedTokenizerBase, shots: Sequence[Mapping[str, Any]], conversations_for,
+              queries: Sequence[Any], context: int, max_new_tokens: int) -> list[Mapping[str, Any]]:
     """The longest prefix of `shots` for which every query's prompt (`conversations_for(query, shots)`)
     plus `max_new_tokens` fits in `context` tokens; drops shots from the end until it does."""
     shots = list(shots)

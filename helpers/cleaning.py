@@ -311,7 +311,8 @@ def length_rule(tokenizer: PreTrainedTokenizerBase) -> str:
     return f"tokens counted with the tokenizer {name}: the message only (the tokenizer has no chat template)"
 
 
-def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int, tokenizer: PreTrainedTokenizerBase) -> list[dict]:
+def _drop_too_long(rows: list[dict], report: CleaningReport, max_tokens: int,
+                   tokenizer: PreTrainedTokenizerBase) -> list[dict]:
     """Drop rows whose whole chat example (system prompt + message + JSON answer) is over `max_tokens`."""
     chats = to_chat(rows)
     if tokenizer is None:
@@ -353,7 +354,8 @@ def _start(records: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def clean_tickets(records: Sequence[Mapping[str, Any]], test_records: Sequence[Mapping[str, Any]] = (),
-                  max_tokens: int = 384, tokenizer: PreTrainedTokenizerBase = None) -> tuple[list[dict[str, Any]], CleaningReport]:
+                  max_tokens: int = 384,
+                  tokenizer: PreTrainedTokenizerBase = None) -> tuple[list[dict[str, Any]], CleaningReport]:
     """Clean raw ticket records for training; return the kept records and a `CleaningReport`.
 
     Steps in order: strip HTML; drop blank messages, missing labels, unknown labels and invalid

@@ -30,7 +30,10 @@ from helpers.runtime import REPO_ROOT, runs_dir
 # making waits for it (see `helpers.notebooks.ensure_built`).
 PLAN: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("01_data_preparation", "02_supervised_fine_tuning"),),
-    (("04_rlhf", "07_forgetting", "00_foundation_model"), ("03_lora_and_peft", "05_dpo", "06_evaluation", "08_scale_and_ship")),
+    (
+        ("04_rlhf", "07_forgetting", "00_foundation_model"),
+        ("03_lora_and_peft", "05_dpo", "06_evaluation", "08_scale_and_ship"),
+    ),
 )
 
 

@@ -257,7 +257,9 @@ def _read_source(source: Any, encoding: str, split: str | None
             table = pq.read_table(path)
             rows, names = table.to_pylist(), table.column_names
         except Exception as err:  # noqa: BLE001
-            raise DataError(path, None, f"cannot read as Parquet: {type(err).__name__}: {_short(str(err), 200)}") from None
+            raise DataError(
+                path, None, f"cannot read as Parquet: {type(err).__name__}: {_short(str(err), 200)}"
+            ) from None
         if not rows:
             raise DataError(path, None, "the file is empty (no rows)")
         return str(path), list(enumerate(rows, start=1)), names, "row"

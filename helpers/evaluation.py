@@ -32,8 +32,8 @@ GENERATION_BATCH = 64  # prompts generated together: on a CPU, fewer and fuller 
 
 
 @torch.no_grad()
-def heldout_perplexity(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: Sequence[str], block_size: int = 128,
-                       batch_size: int = 16) -> float:
+def heldout_perplexity(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: Sequence[str],
+                       block_size: int = 128, batch_size: int = 16) -> float:
     """Perplexity of `model` on documents packed into blocks exactly as in pre-training."""
     blocks = torch.tensor(pack_documents(documents, tokenizer, block_size)["input_ids"])
     model.eval()
@@ -80,8 +80,9 @@ def padding_side(tokenizer: PreTrainedTokenizerBase, side: str):
 
 
 @torch.no_grad()
-def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = GENERATION_BATCH,
-             add_bos: bool = True, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
+def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
+             max_new_tokens: int = 64, batch_size: int = GENERATION_BATCH, add_bos: bool = True,
+             progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
     """Continuations of raw-text prompts, in batches, stopping at the model's stop tokens: greedy
     with `temperature=0`, otherwise sampled from the full distribution at that temperature (no top-k
     or top-p), seeded with `seed` so that the same call gives the same text.
@@ -114,11 +115,16 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     return outputs
 
 
-def _decoding(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int, temperature: float) -> GenerationConfig:
+def _decoding(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int,
+              temperature: float) -> GenerationConfig:
     """The same decoding for every model compared: the model's own stop tokens, and none of its own
     sampling settings (a Hub model ships a temperature, top-p and a repetition penalty)."""
     own = model.generation_config
-    sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
+    sampling = (
+        dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+        if temperature > 0
+        else dict(do_sample=False)
+    )
     return GenerationConfig(max_new_tokens=max_new_tokens, eos_token_id=own.eos_token_id, bos_token_id=own.bos_token_id,
                             pad_token_id=tokenizer.pad_token_id, **sampling)
 
@@ -128,7 +134,8 @@ def _first_word(text: str) -> str:
     return match.group(1).lower() if match else ""
 
 
-def probe_accuracy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, probes: Sequence[Mapping[str, str]], batch_size: int = 32,
+def probe_accuracy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                   probes: Sequence[Mapping[str, str]], batch_size: int = 32,
                    progress: bool = True) -> tuple[float, list[dict]]:
     """Share of cloze probes (`prompt` -> `answer`) whose greedy continuation starts with the answer.
 
@@ -141,8 +148,10 @@ def probe_accuracy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, p
     return sum(r["correct"] for r in rows) / len(rows), rows
 
 
-def chat_generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
-                  batch_size: int = GENERATION_BATCH, progress: bool = True, temperature: float = 0.0, seed: int = 0) -> list[str]:
+def chat_generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                  conversations: Sequence[Sequence[Mapping[str, str]]], max_new_tokens: int = 96,
+                  batch_size: int = GENERATION_BATCH, progress: bool = True, temperature: float = 0.0,
+                  seed: int = 0) -> list[str]:
     """The model's next assistant turn for each conversation (its last message is the user's),
     batched; greedy by default, sampled with `temperature > 0` (seeded): the same settings for
     every model compared."""
@@ -152,7 +161,8 @@ def chat_generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, co
                     add_bos=False, progress=progress, temperature=temperature, seed=seed)
 
 
-def assistant_tokens(tokenizer: PreTrainedTokenizerBase, conversation: Sequence[Mapping[str, str]]) -> dict[str, list[int]]:
+def assistant_tokens(tokenizer: PreTrainedTokenizerBase,
+                     conversation: Sequence[Mapping[str, str]]) -> dict[str, list[int]]:
     """`input_ids` of the whole conversation and `assistant_masks` (1 on the last assistant answer's
     tokens, end-of-turn included). Templates with `{% generation %}` markers (the kit's) give the mask
     themselves; for one without them (most Hub templates) the answer is what follows the prompt the
@@ -172,7 +182,8 @@ def assistant_tokens(tokenizer: PreTrainedTokenizerBase, conversation: Sequence[
 
 
 @torch.no_grad()
-def answer_token_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
+def answer_token_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                          conversations: Sequence[Sequence[Mapping[str, str]]],
                           batch_size: int = 16) -> list[tuple[float, int]]:
     """Per conversation: the summed log-probability of the assistant's answer (the tokens
     `assistant_only_loss` trains, end-of-turn included) and how many tokens it has."""
@@ -199,20 +210,23 @@ def answer_token_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizer
     return rows
 
 
-def answer_loss(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
+def answer_loss(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> float:
     """Mean loss per token on the assistant's answers only (the tokens `assistant_only_loss` trains),
     whatever the model was trained on: the one validation loss comparable across training setups."""
     rows = answer_token_logprobs(model, tokenizer, conversations, batch_size)
     return -sum(logprob for logprob, _ in rows) / sum(count for _, count in rows)
 
 
-def answer_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
+def answer_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    conversations: Sequence[Sequence[Mapping[str, str]]],
                     batch_size: int = 16) -> list[float]:
     """The log-probability `model` gives each conversation's assistant answer (summed over its tokens)."""
     return [logprob for logprob, _ in answer_token_logprobs(model, tokenizer, conversations, batch_size)]
 
 
-def evaluate_triage(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,
+def evaluate_triage(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    records: Sequence[Mapping[str, Any]], batch_size: int = GENERATION_BATCH,
                     progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Triage scores (`helpers.metrics.score_triage`) of `model` on labelled tickets, with its raw
     outputs: one greedy answer per ticket to the same prompt every notebook uses."""
@@ -222,15 +236,23 @@ def evaluate_triage(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     return score_triage(outputs, records), outputs
 
 
-def evaluate_task(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]], scoring: str = "exact",
-                  batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
+def evaluate_task(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                  conversations: Sequence[Sequence[Mapping[str, str]]], scoring: str = "exact",
+                  batch_size: int = GENERATION_BATCH,
+                  progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Scores (`helpers.metrics.score_task`) of `model` on held-out chats of any task, with its raw
     outputs: one greedy answer to each chat without its last (assistant) message, which is the reference.
     Answers get room for the longest reference plus a quarter."""
     references = [conversation[-1]["content"] for conversation in conversations]
     longest = max(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in references)
-    outputs = chat_generate(model, tokenizer, [list(c[:-1]) for c in conversations], max_new_tokens=longest * 5 // 4 + 4,
-                            batch_size=batch_size, progress=progress)
+    outputs = chat_generate(
+        model,
+        tokenizer,
+        [list(c[:-1]) for c in conversations],
+        max_new_tokens=longest * 5 // 4 + 4,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return score_task(outputs, references, scoring), outputs
 
 
@@ -240,8 +262,10 @@ def reply_scores(replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -
     return {key: float(np.nanmean(values)) for key, values in reply_example_scores(replies, tickets).items()}
 
 
-def evaluate_replies(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
-                     seed: int = 0, batch_size: int = GENERATION_BATCH, progress: bool = True) -> tuple[dict[str, float], list[str]]:
+def evaluate_replies(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                     tickets: Sequence[Mapping[str, Any]], temperature: float = REPLY_TEMPERATURE,
+                     seed: int = 0, batch_size: int = GENERATION_BATCH,
+                     progress: bool = True) -> tuple[dict[str, float], list[str]]:
     """Rubric scores (`reply_scores`) of `model`'s replies to tickets, with the replies: one per
     ticket, sampled at `temperature` with `seed` (greedy at 0), the same for every model compared."""
     replies = chat_generate(model, tokenizer, [reply_messages(t) for t in tickets], max_new_tokens=REPLY_MAX_TOKENS,
@@ -249,7 +273,8 @@ def evaluate_replies(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     return reply_scores(replies, tickets), replies
 
 
-def kl_to_reference(model: PreTrainedModel, reference: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], replies: Sequence[str]) -> float:
+def kl_to_reference(model: PreTrainedModel, reference: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    tickets: Sequence[Mapping[str, Any]], replies: Sequence[str]) -> float:
     """KL(model || reference) per reply, in nats: the mean of log p_model - log p_reference over
     replies that `model` itself sampled (temperature 1), the Monte Carlo estimate RL trainers log."""
     conversations = [reply_messages(t, r) for t, r in zip(tickets, replies)]
@@ -259,7 +284,8 @@ def kl_to_reference(model: PreTrainedModel, reference: PreTrainedModel, tokenize
 
 
 def win_rate(replies: Sequence[str], baseline_replies: Sequence[str], tickets: Sequence[Mapping[str, Any]]) -> float:
-    """Share of tickets where the rubric prefers `replies` to `baseline_replies` (`rubric_verdict`; a tie counts half)."""
+    """Share of tickets where the rubric prefers `replies` to `baseline_replies` (`rubric_verdict`;
+    a tie counts half)."""
     points = {"A": 1.0, "tie": 0.5, "B": 0.0}
     verdicts = [rubric_verdict(reply, baseline, ticket)
                 for reply, baseline, ticket in zip(replies, baseline_replies, tickets, strict=True)]

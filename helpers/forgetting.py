@@ -112,7 +112,8 @@ def task_gain(base_answer_loss: float, model_answer_loss: float) -> float:
     return base_answer_loss - model_answer_loss
 
 
-def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: PreTrainedTokenizerBase) -> list[dict[str, list[int]]]:
+def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]],
+              tokenizer: PreTrainedTokenizerBase) -> list[dict[str, list[int]]]:
     """Chats tokenised with the chat template, with `labels` that keep the assistant's answers (and
     their end-of-turn tokens) and mask the rest with -100: what `assistant_only_loss=True` trains, in
     the pre-tokenised form `SFTTrainer` takes as it is."""
@@ -124,7 +125,8 @@ def chat_rows(conversations: Sequence[Sequence[Mapping[str, str]]], tokenizer: P
     return rows
 
 
-def text_rows(documents: Sequence[str], tokenizer: PreTrainedTokenizerBase, max_length: int = 256) -> list[dict[str, list[int]]]:
+def text_rows(documents: Sequence[str], tokenizer: PreTrainedTokenizerBase,
+              max_length: int = 256) -> list[dict[str, list[int]]]:
     """Plain documents as pre-tokenised rows for replay: `<|bos|>` text `<|eos|>`, exactly as the base
     model read them in pre-training (no chat template), with the loss on every token; a document
     longer than `max_length` tokens is cut into several rows."""

@@ -96,8 +96,8 @@ def ticket_references(tickets: Sequence[Mapping[str, Any]]) -> list[str]:
 # ---- per-example scores ---------------------------------------------------------------------
 
 @torch.no_grad()
-def answer_nll(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
-               batch_size: int = 16) -> np.ndarray:
+def answer_nll(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+               conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 16) -> np.ndarray:
     """Per conversation: the negative log-likelihood of the assistant's answer (summed over its tokens,
     end-of-turn included) and its number of tokens, as an (n, 2) array. `answer_ppl` of a set is
     exp(sum of the first column / sum of the second): `ppl_statistic`."""
@@ -266,7 +266,8 @@ def _letter_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int
 
 
 @torch.no_grad()
-def verdict_probabilities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
+def verdict_probabilities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                          conversations: Sequence[Sequence[Mapping[str, str]]],
                           batch_size: int = 16) -> np.ndarray:
     """For each judge prompt, P(answer A) / (P(A) + P(B)) from the model's next-token distribution
     right after the generation prompt: a verdict that never fails to parse."""
@@ -285,18 +286,21 @@ def verdict_probabilities(model: PreTrainedModel, tokenizer: PreTrainedTokenizer
     return np.array(out)
 
 
-def judge_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], first: Sequence[str],
-                second: Sequence[str], batch_size: int = 16) -> dict[str, np.ndarray]:
+def judge_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                tickets: Sequence[Mapping[str, Any]], first: Sequence[str], second: Sequence[str],
+                batch_size: int = 16) -> dict[str, np.ndarray]:
     """Ask the judge model about every pair twice, `first` as A then as B, to cancel position bias.
     Returns per pair: `p_first_as_a` (P(A) with first shown as A), `p_first_as_b` (P(B) with first
     shown as B, i.e. first preferred), `p_first` (their mean) and `consistent` (both orders pick the
     same reply)."""
     if not (len(tickets) == len(first) == len(second)):
         raise ValueError(f"{len(tickets)} tickets, {len(first)} and {len(second)} replies: they must pair up")
-    forward = verdict_probabilities(model, tokenizer, [judge_messages(t, a, b) for t, a, b in zip(tickets, first, second)],
-                                    batch_size)
-    swapped = verdict_probabilities(model, tokenizer, [judge_messages(t, b, a) for t, a, b in zip(tickets, first, second)],
-                                    batch_size)
+    forward = verdict_probabilities(
+        model, tokenizer, [judge_messages(t, a, b) for t, a, b in zip(tickets, first, second)], batch_size
+    )
+    swapped = verdict_probabilities(
+        model, tokenizer, [judge_messages(t, b, a) for t, a, b in zip(tickets, first, second)], batch_size
+    )
     p_first_as_b = 1 - swapped
     return {"p_first_as_a": forward, "p_first_as_b": p_first_as_b, "p_first": (forward + p_first_as_b) / 2,
             "consistent": ((forward > 0.5) == (p_first_as_b > 0.5)).astype(float),

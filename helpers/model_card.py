@@ -69,10 +69,16 @@ def write_model_card(folder: str | Path, parameters: int, final: Mapping[str, fl
     evaluation, intended use and limits."""
     folder = Path(folder)
     metadata = {
-        "license": "mit", "library_name": "transformers", "pipeline_tag": "text-generation", "language": ["en"],
+        "license": "mit",
+        "library_name": "transformers",
+        "pipeline_tag": "text-generation",
+        "language": ["en"],
         "tags": ["llama", "tiny", "synthetic-data", "education"],
-        "parameters": parameters, "tokens": int(final["tokens"]), "steps": int(final["step"]),
-        "wall_seconds": float(final["seconds"]), "hardware": f"{platform.machine()} CPU ({settings['threads']} threads)",
+        "parameters": parameters,
+        "tokens": int(final["tokens"]),
+        "steps": int(final["step"]),
+        "wall_seconds": float(final["seconds"]),
+        "hardware": f"{platform.machine()} CPU ({settings['threads']} threads)",
         "precision": settings["precision"],
         "heldout_perplexity": round(final["heldout_perplexity"], 3),
         "bigram_perplexity": round(final["bigram_perplexity"], 3),
@@ -104,15 +110,16 @@ tokenizer = AutoTokenizer.from_pretrained("models/{folder.name}")
   the kit's small fictional world (encyclopedia entries, questions, records, sums, stories, letters).
   No held-out support message and no label JSON is ever in the stream.
 {_phases(final, settings)}
-- {final['seconds'] / 60:.0f} minutes on {metadata['hardware']} in all. Reproduce with `python kit.py pretrain`{_continue_command(settings)}.
+- {final["seconds"] / 60:.0f} minutes on {metadata["hardware"]} in all.
+  Reproduce with `python kit.py pretrain`{_continue_command(settings)}.
 
 ## Results
 
-Held-out perplexity on the world's held-out text: {final['heldout_perplexity']:.2f} (bigram model
-{final['bigram_perplexity']:.2f}, unigram {final['unigram_perplexity']:.1f}). On held-out tickets, in
-the stream's e-mail format: order ids copied exactly {final['order_id_copied']:.0%}, the sender's first
-name read back {final['first_name_read']:.0%}. Cloze probes of the world's facts and sums answered:
-{final['probe_accuracy']:.0%}.
+Held-out perplexity on the world's held-out text: {final["heldout_perplexity"]:.2f} (bigram model
+{final["bigram_perplexity"]:.2f}, unigram {final["unigram_perplexity"]:.1f}). On held-out tickets, in
+the stream's e-mail format: order ids copied exactly {final["order_id_copied"]:.0%}, the sender's first
+name read back {final["first_name_read"]:.0%}. Cloze probes of the world's facts and sums answered:
+{final["probe_accuracy"]:.0%}.
 
 Copying from the context appears abruptly, as induction heads form (the log of each evaluation):
 

@@ -98,7 +98,8 @@ def adapter_size_mb(folder: str | Path) -> float:
 
 
 @torch.no_grad()
-def _logits(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]]):
+def _logits(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase,
+            conversations: Sequence[Sequence[Mapping[str, str]]]):
     texts = [tokenizer.apply_chat_template(list(c), tokenize=False) for c in conversations]
     encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     model.eval()
@@ -106,7 +107,8 @@ def _logits(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, conversa
     return logits, encoded["attention_mask"].bool()
 
 
-def merged_matches_adapter(peft_model, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
+def merged_matches_adapter(peft_model, tokenizer: PreTrainedTokenizerBase,
+                           conversations: Sequence[Sequence[Mapping[str, str]]],
                            atol: float | None = 1e-4) -> float:
     """Merge the adapter of a copy of `peft_model` into its weights (`merge_and_unload()`) and return
     the largest absolute difference between the logits of base + adapter and those of the merged

@@ -62,8 +62,8 @@ class StreamedBlocks(torch.utils.data.IterableDataset):
     file: `make_stream()` is called afresh for each pass, so the same stream gives the same blocks
     (which is what lets the Trainer resume by skipping the batches it has already seen)."""
 
-    def __init__(self, make_stream: Callable[[], Iterator[str]], tokenizer: PreTrainedTokenizerBase, block_size: int = 256,
-                 docs_per_call: int = 256) -> None:
+    def __init__(self, make_stream: Callable[[], Iterator[str]], tokenizer: PreTrainedTokenizerBase,
+                 block_size: int = 256, docs_per_call: int = 256) -> None:
         self.make_stream = make_stream
         self.tokenizer = tokenizer
         self.block_size = block_size
@@ -116,7 +116,8 @@ class TrainingLog(TrainerCallback):
         done = read_training_log(self.path)[-1]["seconds"] if self.path.exists() else self.earlier["seconds"]
         self.started = time.time() - done
 
-    def on_evaluate(self, args, state, control, metrics=None, model: PreTrainedModel=None, processing_class=None, **kwargs):
+    def on_evaluate(self, args, state, control, metrics=None, model: PreTrainedModel=None,
+                    processing_class=None, **kwargs):
         losses = [h["loss"] for h in state.log_history if "loss" in h]
         row = {"step": self.earlier["step"] + state.global_step,
                "tokens": self.earlier["tokens"] + state.global_step * self.tokens_per_step,
@@ -138,8 +139,8 @@ def read_training_log(path: str | Path) -> list[dict]:
     return [rows[step] for step in sorted(rows)]
 
 
-def pretrain(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train, heldout: Dataset, args: TrainingArguments,
-             callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
+def pretrain(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train, heldout: Dataset,
+             args: TrainingArguments, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
     """Train `model` on packed blocks (a `Dataset` or `StreamedBlocks`); resume from the last
     checkpoint in `args.output_dir` if there is one."""
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=heldout,

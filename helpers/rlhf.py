@@ -89,8 +89,8 @@ def pair_lengths(tokenizer: PreTrainedTokenizerBase, pairs: Sequence[Mapping[str
 
 
 @torch.no_grad()
-def reward_scores(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[Mapping[str, str]]],
-                  batch_size: int = 32) -> list[float]:
+def reward_scores(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                  conversations: Sequence[Sequence[Mapping[str, str]]], batch_size: int = 32) -> list[float]:
     """The reward model's score of each whole conversation (prompt and assistant reply), formatted
     with the chat template exactly as `RewardTrainer` trains on and `GRPOTrainer` scores."""
     model.eval()
@@ -104,7 +104,8 @@ def reward_scores(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, co
     return scores
 
 
-def judge_policy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tickets: Sequence[Mapping[str, Any]], reference: PreTrainedModel,
+def judge_policy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                 tickets: Sequence[Mapping[str, Any]], reference: PreTrainedModel,
                  baseline_replies: Sequence[str] | None = None, reward_model: Any = None,
                  triage_records: Sequence[Mapping[str, Any]] = (), greedy: bool = True,
                  seed: int = 0) -> tuple[dict[str, float], list[str]]:
@@ -132,7 +133,8 @@ def judge_policy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tic
     return result, replies
 
 
-def reward_model_function(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 32) -> Callable[..., list[float]]:
+def reward_model_function(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                          batch_size: int = 32) -> Callable[..., list[float]]:
     """The reward model as a reward function for `GRPOTrainer`'s `reward_funcs`: it scores each prompt
     followed by its completion (both conversational, or both plain text) with `reward_scores`. A plain
     function, so `check_reward_function` can test it like any other before RL starts."""
@@ -205,11 +207,15 @@ def check_reward_function(func: Callable[..., Any], prompts: Sequence[Any], comp
     if not callable(func):
         raise ValueError(f"reward function {name!r} is not callable")
     if len(prompts) != len(completions) or not completions:
-        raise ValueError(f"give the check one prompt per completion ({len(prompts)} prompts, {len(completions)} completions)")
+        raise ValueError(
+            f"give the check one prompt per completion ({len(prompts)} prompts, {len(completions)} completions)"
+        )
     try:
         rewards = func(prompts=list(prompts), completions=list(completions), **{k: list(v) for k, v in columns.items()})
     except Exception as error:
-        raise ValueError(f"reward function {name!r} failed on sample completions: {type(error).__name__}: {error}") from error
+        raise ValueError(
+            f"reward function {name!r} failed on sample completions: {type(error).__name__}: {error}"
+        ) from error
     if isinstance(rewards, torch.Tensor):
         rewards = rewards.tolist()
     if isinstance(rewards, (str, bytes)) or not isinstance(rewards, Sequence):
@@ -221,12 +227,16 @@ def check_reward_function(func: Callable[..., Any], prompts: Sequence[Any], comp
     checked = []
     for index, value in enumerate(rewards):
         if value is None:
-            raise ValueError(f"reward function {name!r} returned None for completion {index}: every completion needs a number")
+            raise ValueError(
+                f"reward function {name!r} returned None for completion {index}: every completion needs a number"
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"reward function {name!r} returned {value!r} ({type(value).__name__}) for completion "
                              f"{index}: rewards must be numbers")
         if not math.isfinite(value):
-            raise ValueError(f"reward function {name!r} returned {value} for completion {index}: rewards must be finite")
+            raise ValueError(
+                f"reward function {name!r} returned {value} for completion {index}: rewards must be finite"
+            )
         checked.append(float(value))
     return checked
 
@@ -240,7 +250,12 @@ class ReplyJudgeCallback(TrainerCallback):
                  reference: PreTrainedModel, every: int = 10, seed: int = 0) -> None:
         if every < 1:
             raise ValueError("every must be a positive number of steps")
-        self.tokenizer, self.tickets, self.reward_model, self.reference = tokenizer, list(tickets), reward_model, reference
+        self.tokenizer, self.tickets, self.reward_model, self.reference = (
+            tokenizer,
+            list(tickets),
+            reward_model,
+            reference,
+        )
         self.every, self.seed = every, seed
         self.history: list[dict[str, float]] = []
 

@@ -2,7 +2,7 @@
 `runs/tracking/<project>/<run>`, written by transformers' own `TensorBoardCallback` (`report_to`).
 
     config = sft_config(run.out_dir / "checkpoints" / "lora_r8")  # project 03_lora_and_peft, run lora_r8
-    train(sft_trainer(model, tokenizer, data, config))            # its loss lands in runs/tracking/03_lora_and_peft/lora_r8
+    train(sft_trainer(model, tokenizer, data, config))            # its loss: runs/tracking/03_lora_and_peft/lora_r8
     read_scalars("03_lora_and_peft", "lora_r8")["train/loss"]     # [(step, loss), ...], read back by TensorBoard
     python kit.py dashboard                                       # TensorBoard on http://127.0.0.1:6006
 

@@ -31,13 +31,33 @@ from peft import PeftModel  # noqa: E402
 from transformers import AutoModelForCausalLM, PrinterCallback  # noqa: E402
 from trl import DPOTrainer, GRPOTrainer, KTOTrainer, RewardTrainer  # noqa: E402
 
-from helpers.data import load_preference_pairs, load_records, load_splits, preference_dataset, reply_demonstrations, triage_conversations  # noqa: E402,E501
+from helpers.data import (
+    load_preference_pairs,
+    load_records,
+    load_splits,
+    preference_dataset,
+    reply_demonstrations,
+    triage_conversations,
+)  # noqa: E402,E501
 from helpers.evaluation import answer_loss, evaluate_replies, evaluate_triage  # noqa: E402
-from helpers.forgetting import chat_rows, general_capability, load_documents, load_probes, replay_dataset, text_rows  # noqa: E402
+from helpers.forgetting import (
+    chat_rows,
+    general_capability,
+    load_documents,
+    load_probes,
+    replay_dataset,
+    text_rows,
+)  # noqa: E402
 from helpers.modeling import load_model_and_tokenizer, save_model  # noqa: E402
 from helpers.notebooks import ensure_processed_data  # noqa: E402
 from helpers.offline_models import build_stand_in  # noqa: E402
-from helpers.peft_methods import ia3_config, lora_config, merged_matches_adapter, prefix_tuning_config, prompt_tuning_config  # noqa: E402,E501
+from helpers.peft_methods import (
+    ia3_config,
+    lora_config,
+    merged_matches_adapter,
+    prefix_tuning_config,
+    prompt_tuning_config,
+)  # noqa: E402,E501
 from helpers.preference import dpo_config, kto_config, unpaired_dataset  # noqa: E402
 from helpers.rlhf import grpo_config, grpo_dataset, load_reward_model, reward_config, rubric_reward  # noqa: E402
 from helpers.runtime import REPO_ROOT, PeakMemory, runs_dir  # noqa: E402
@@ -97,9 +117,15 @@ def sft_paths(ex: Exercise, tokenizer) -> None:
         per_step = (time.perf_counter() - start) / ex.steps
         saved = save_model(trainer.model, tokenizer, ex.out_dir / "sft_model")
         reloaded, reloaded_tokenizer = load_model_and_tokenizer(saved)
-        scores, _ = evaluate_triage(reloaded.to(trainer.model.device), reloaded_tokenizer, ex.test_tickets, progress=False)
-        return {"seconds_per_step": round(per_step, 3), "answer_loss": answer_loss(reloaded, reloaded_tokenizer, ex.val_chats),
-                "json_valid": scores["json_valid"], "dtype_trained": str(trainer.model.dtype)}
+        scores, _ = evaluate_triage(
+            reloaded.to(trainer.model.device), reloaded_tokenizer, ex.test_tickets, progress=False
+        )
+        return {
+            "seconds_per_step": round(per_step, 3),
+            "answer_loss": answer_loss(reloaded, reloaded_tokenizer, ex.val_chats),
+            "json_valid": scores["json_valid"],
+            "dtype_trained": str(trainer.model.dtype),
+        }
     ex.path("sft_full", full)
 
     methods = {"lora": lora_config(8), "dora": lora_config(8, use_dora=True), "ia3": ia3_config(),
@@ -138,7 +164,9 @@ def qlora_path(ex: Exercise, tokenizer) -> None:
         model = AutoModelForCausalLM.from_pretrained(ex.model_dir, quantization_config=quantization,
                                                      device_map={"": 0}, dtype=compute)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-        config = sft_config(ex.out_dir / "qlora", max_steps=ex.steps, batch_size=ex.batch_size, learning_rate=1e-4, **ex.flags)
+        config = sft_config(
+            ex.out_dir / "qlora", max_steps=ex.steps, batch_size=ex.batch_size, learning_rate=1e-4, **ex.flags
+        )
         trainer = sft_trainer(model, tokenizer, chat_dataset(ex.train_chats), config, peft_config=lora_config(8))
         trainer.train()
         trainer.model.save_pretrained(ex.out_dir / "adapters" / "qlora")
@@ -168,7 +196,9 @@ def alignment_paths(ex: Exercise, tokenizer, sft_dir: Path) -> None:
         trainer.remove_callback(PrinterCallback)
         trainer.train()
         saved = save_model(trainer.model, tokenizer, ex.out_dir / "grpo_model")
-        scores, _ = evaluate_replies(ex.model(saved).to(trainer.model.device), tokenizer, ex.reply_tickets, progress=False)
+        scores, _ = evaluate_replies(
+            ex.model(saved).to(trainer.model.device), tokenizer, ex.reply_tickets, progress=False
+        )
         return {"rubric_score": scores["rubric_score"]}
     ex.path("grpo", grpo)
 
@@ -216,11 +246,17 @@ def forgetting_path(ex: Exercise, tokenizer) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=("small", "full"), default="small")
-    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="auto",
-                        help="the trainer's mixed precision: auto (the kit's choice for this machine), fp16 (a T4), bf16")
+    parser.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="auto",
+        help="the trainer's mixed precision: auto (the kit's choice for this machine), fp16 (a T4), bf16",
+    )
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None, help="the report (JSON); default runs/gpu_profile/<size>.json")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the report (JSON); default runs/gpu_profile/<size>.json"
+    )
     args = parser.parse_args(argv)
 
     work = runs_dir() / "gpu_profile" / f"{args.size}_{args.precision}"

@@ -82,7 +82,11 @@ def test_csv_with_only_a_header(tmp_path):
 
 def test_wrong_encoding_names_byte_offset_and_line(tmp_path):
     path = tmp_path / "t.csv"
-    text = HEADER + GOOD_CSV_ROW + 'T2,Zoë,"Le café moulu est trop fin",product_question,coffee_grinder,,low,neutral\n'
+    text = (
+        HEADER
+        + GOOD_CSV_ROW
+        + 'T2,Zoë,"Le café moulu est trop fin",product_question,coffee_grinder,,low,neutral\n'
+    )
     path.write_bytes(text.encode("latin-1"))
     error = raises(path, 3, "line 3", "not valid utf-8", "byte 0xeb", "byte offset")
     offset = text.encode("latin-1").index("ë".encode("latin-1"))
@@ -239,8 +243,10 @@ def test_chat_loaders_read_a_json_array_as_records_do(tmp_path):
 
 
 def test_blank_lines_between_records_are_skipped_and_counted(tmp_path):
-    (tmp_path / "t.jsonl").write_text(json.dumps(GOOD) + "\n\n" + json.dumps(GOOD) + "\n   \n" + json.dumps(GOOD) + "\n\n\n",
-                                      encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text(
+        json.dumps(GOOD) + "\n\n" + json.dumps(GOOD) + "\n   \n" + json.dumps(GOOD) + "\n\n\n",
+        encoding="utf-8",
+    )
     (tmp_path / "t.csv").write_text(HEADER + GOOD_CSV_ROW + "\n" + GOOD_CSV_ROW + "\n\n", encoding="utf-8")
     for name, count, where in (("t.jsonl", 2, "line 2, 4"), ("t.csv", 1, "line 3")):
         with pytest.warns(UserWarning, match=rf"skipped {count} blank line\(s\) between records \({where}\)"):

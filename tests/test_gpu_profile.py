@@ -42,7 +42,11 @@ def conversation():
 def test_stand_in_tokenizer_has_qwens_layout(tokenizer):
     assert len(tokenizer) == 151665  # 151,643 regular tokens and 22 special ones, as Qwen2.5's
     assert tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]) == [151643, 151644, 151645]
-    assert tokenizer.bos_token is None and tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|endoftext|>"
+    assert (
+        tokenizer.bos_token is None
+        and tokenizer.eos_token == "<|im_end|>"
+        and tokenizer.pad_token == "<|endoftext|>"
+    )
 
 
 def test_chat_template_is_the_one_trl_knows():

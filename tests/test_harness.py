@@ -57,7 +57,10 @@ def test_bootstrap_skips_missing_values_and_takes_any_statistic():
     rows = np.array([[2.0, 1], [4.0, 3]])  # total nll 6 over 4 tokens
     assert ppl_statistic(rows) == pytest.approx(np.exp(1.5))
     estimate, low, high = bootstrap_ci(rows, statistic=ppl_statistic, n_resamples=200)
-    assert estimate == pytest.approx(np.exp(1.5)) and np.exp(4 / 3) - 1e-9 <= low <= estimate <= high <= np.exp(2) + 1e-9
+    assert (
+        estimate == pytest.approx(np.exp(1.5))
+        and np.exp(4 / 3) - 1e-9 <= low <= estimate <= high <= np.exp(2) + 1e-9
+    )
 
 
 def test_with_intervals_and_paired_differences():
@@ -176,7 +179,9 @@ def test_failure_shares_and_worst_examples():
     assert "field" not in shares and "json_valid" not in shares
     rubric_shares = failure_shares(reply_example_scores([GOOD_REPLY, BAD_REPLY], [KETTLE, KETTLE]))
     assert rubric_shares["no_blame"] == 0.5 and rubric_shares["names_customer"] == 0.5
-    worst = worst_examples([0.5, 0.0, 1.0, 0.0], ["a", "b", "c", "d"], ["oa", "ob", "oc", "od"], ["ra", "rb", "rc", "rd"], k=2)
+    worst = worst_examples(
+        [0.5, 0.0, 1.0, 0.0], ["a", "b", "c", "d"], ["oa", "ob", "oc", "od"], ["ra", "rb", "rc", "rd"], k=2
+    )
     assert [w["index"] for w in worst] == [1, 3] and worst[0]["output"] == "ob"
 
 
@@ -252,7 +257,9 @@ def test_load_for_evaluation_puts_an_adapter_on_its_base(tmp_path, model, tokeni
     with pytest.raises(FileNotFoundError, match="No model"):
         load_for_evaluation(tmp_path / "missing")
     data = tmp_path / "tickets.jsonl"
-    data.write_text("".join(json.dumps({**r, "ticket_id": f"T{i}"}) + "\n" for i, r in enumerate([KETTLE, PARCEL, LAMP])))
+    data.write_text(
+        "".join(json.dumps({**r, "ticket_id": f"T{i}"}) + "\n" for i, r in enumerate([KETTLE, PARCEL, LAMP]))
+    )
     scores = evaluate_on_file(base_dir, data, n_resamples=20)
     assert scores["json_valid_ci_low"] <= scores["json_valid"] <= scores["json_valid_ci_high"]
     assert scores["answer_ppl"] > 1

@@ -28,7 +28,10 @@ def test_the_live_run_learns(results, metrics):
 
 def test_the_shipped_base_is_far_ahead(metrics):
     base, live = metrics["base"], metrics["live"]
-    assert base["general_ppl"] < 0.6 * metrics["bigram"]["general_ppl"] and base["general_ppl"] < 0.8 * live["general_ppl"]
+    assert (
+        base["general_ppl"] < 0.6 * metrics["bigram"]["general_ppl"]
+        and base["general_ppl"] < 0.8 * live["general_ppl"]
+    )
     assert base["probe_accuracy"] >= 0.9
     assert base["order_id_copied"] >= 0.95 and base["first_name_read"] >= 0.9
     # The phase change: minutes of pre-training copy next to nothing, the shipped run almost everything.

@@ -1,7 +1,8 @@
 """Notebook 05 aligns the SFT model with DPO on the house-style pairs: the main DPO model (DPO with an
 SFT term on the chosen replies) must raise the rubric score of the deployed (greedy) replies by the
-course's 0.10, beat the SFT model head to head and keep triage, the logged margins must grow, the held-out pairs must be ranked, and the beta sweep, plain DPO,
-the KTO variant and DPO with LoRA must each have learned something. Every model is judged on the same
+course's 0.10, beat the SFT model head to head and keep triage, the logged margins must grow, the
+held-out pairs must be ranked, and the beta sweep, plain DPO, the KTO variant and DPO with LoRA must
+each have learned something. Every model is judged on the same
 held-out prompts, notebook 04's RL policy included."""
 
 import json

@@ -15,7 +15,15 @@ pytestmark = pytest.mark.notebook
 STEM = "07_forgetting"
 TRAINED = ("full", "lora_r2", "lora_r8", "lower_lr", "replay", "early_stop")
 EARLIER = ("sft", "rl", "dpo")
-KEYS = ("probe_accuracy", "general_ppl", "probe_accuracy_lost", "task_gain", "answer_loss", "json_valid", "field_accuracy")
+KEYS = (
+    "probe_accuracy",
+    "general_ppl",
+    "probe_accuracy_lost",
+    "task_gain",
+    "answer_loss",
+    "json_valid",
+    "field_accuracy",
+)
 
 
 def test_every_model_is_measured(metrics):

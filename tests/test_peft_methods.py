@@ -46,7 +46,13 @@ def test_lora_targets_map_to_llama_modules():
     assert len(lora_config(4).target_modules) == 7
     assert set(lora_config(4, targets=["q_proj"]).target_modules) == {"q_proj"}
     config = lora_config(8, dropout=0.1, use_dora=True)
-    assert config.r == 8 and config.lora_alpha == 16 and lora_config(32).lora_alpha == 16 and config.lora_dropout == 0.1 and config.use_dora
+    assert (
+        config.r == 8
+        and config.lora_alpha == 16
+        and lora_config(32).lora_alpha == 16
+        and config.lora_dropout == 0.1
+        and config.use_dora
+    )
     assert lora_config(8, alpha=8).lora_alpha == 8
     with pytest.raises(ValueError, match="Unknown targets"):
         lora_config(8, targets="everything")

@@ -135,7 +135,14 @@ def test_a_stopped_run_resumes_and_ends_where_an_uninterrupted_run_ends_and_no_l
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert [r["step"] for r in read_training_log(tmp_path / "resumed" / "log.jsonl")] == [3, 6]
     tracked = read_scalars(tmp_path.name, "resumed")  # the resumed run added to its logs; the finished one, nothing
-    assert [s for s, _ in tracked["eval/loss"]] == [3, 6] and [s for s, _ in tracked["train/loss"]] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, _ in tracked["eval/loss"]] == [3, 6] and [s for s, _ in tracked["train/loss"]] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
 
 
 def test_a_continued_model_counts_on_from_its_earlier_log(tmp_path):

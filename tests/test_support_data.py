@@ -134,7 +134,12 @@ def test_reply_demonstrations_carry_their_rubric_score():
         passed = [score_reply(r["reply"], r).items.get(item) for r in replies]
         applicable = [p for p in passed if p is not None]
         assert abs(1 - sum(applicable) / len(applicable) - rate) < 0.06, item
-    assert all(score_reply(r["reply"], r).items.get(i) is not False for r in replies for i in RUBRIC_ITEMS if i not in HABITS)
+    assert all(
+        score_reply(r["reply"], r).items.get(i) is not False
+        for r in replies
+        for i in RUBRIC_ITEMS
+        if i not in HABITS
+    )
 
 
 @pytest.mark.parametrize("name", ["preferences_train", "preferences_test"])

@@ -1,11 +1,13 @@
-"""Mean accuracy over the five triage fields, and each field's accuracy (an answer that is not JSON is wrong everywhere)."""
+"""Mean accuracy over the five triage fields, and each field's accuracy (an answer that is not JSON
+is wrong everywhere)."""
 
 import evaluate
 
 from helpers.metric_modules._references import string_pair_info, triage_scores
 from helpers.tasks import TRIAGE_FIELDS
 
-_DESCRIPTION = """Mean accuracy over the five triage fields, and each field's accuracy (an answer that is not JSON is wrong everywhere).
+_DESCRIPTION = """Mean accuracy over the five triage fields, and each field's accuracy (an answer
+that is not JSON is wrong everywhere).
 
 Predictions are a model's raw triage outputs; references are the labels, each a JSON object as a string
 (`helpers.tasks.triage_target`). The number is `helpers.metrics.score_triage`'s, in 0..1.
