@@ -628,6 +628,28 @@ def three_way_split(records: Sequence[Mapping[str, Any]], held_out_fraction: flo
     return {"train": halves["train"], "validation": held["train"], "test": held["validation"]}
 
 
+def load_fine_tuning_data(data_dir: str | Path | None = None, data_file: str | Path | None = None,
+                          columns: Mapping[str, str] | str | None = None, messages_column: str | None = None,
+                          prompt_column: str | None = None, completion_column: str = "completion",
+                          system_prompt: str | None = None, seed: int = 0) -> tuple[dict[str, list], dict | None]:
+    """The data to fine-tune on, as `(ticket_splits, task_splits)`, each with train, validation and
+    test lists. Labelled tickets come from a folder of splits (`data_dir`, notebook 01's) or from your
+    own file (`data_file`, its columns mapped by `columns`), split 80/10/10; `task_splits` is then None.
+    Any other task, chats in a `messages_column` or prompt/completion rows, gives `task_splits` of chats
+    and empty ticket splits."""
+    if messages_column or prompt_column:
+        if data_file is None:
+            raise ValueError("your own task needs its file: pass data_file with messages_column or prompt_column")
+        chats = (load_conversations(data_file, messages_column) if messages_column
+                 else load_task(data_file, prompt_column, completion_column, system_prompt))
+        return {name: [] for name in SPLIT_NAMES}, split_conversations(chats, seed=seed)
+    if data_file is not None:
+        return three_way_split(load_records(data_file, parse_column_mapping(columns)), seed=seed), None
+    if data_dir is None:
+        raise ValueError("no data: pass data_dir (a folder of train/validation/test.jsonl) or data_file")
+    return {name: list(split) for name, split in load_splits(data_dir).items()}, None
+
+
 def triage_conversations(records: Sequence[Mapping[str, Any]]) -> list[list[dict[str, str]]]:
     """The triage chat of each labelled record: system prompt, message and the JSON answer."""
     return [record["messages"] for record in to_chat(records)]

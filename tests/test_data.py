@@ -430,6 +430,29 @@ def test_three_way_split_and_triage_conversations():
     assert chats[0][-1]["role"] == "assistant" and '"product": "kettle"' in chats[0][-1]["content"]
 
 
+def test_fine_tuning_data_from_a_folder_a_ticket_file_or_a_task(tmp_path):
+    from helpers.data import load_fine_tuning_data
+
+    records = labelled(40)
+    save_splits(stratified_split(records, 0.2, seed=0), tmp_path / "processed")
+    splits, task = load_fine_tuning_data(tmp_path / "processed")
+    assert task is None and [len(splits[n]) for n in ("train", "validation")] == [32, 8]
+    (tmp_path / "tickets.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    splits, task = load_fine_tuning_data(data_file=tmp_path / "tickets.jsonl", seed=1)
+    assert task is None and [len(splits[n]) for n in ("train", "validation", "test")] == [32, 4, 4]
+    rows = [{"question": f"{i} + 1?", "answer": str(i + 1)} for i in range(10)]
+    (tmp_path / "sums.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    splits, task = load_fine_tuning_data(data_file=tmp_path / "sums.jsonl", prompt_column="question",
+                                         completion_column="answer", system_prompt="Add.")
+    assert splits == {"train": [], "validation": [], "test": []}
+    assert [len(task[n]) for n in ("train", "validation", "test")] == [8, 1, 1]
+    assert task["test"][0][0] == {"role": "system", "content": "Add."}
+    with pytest.raises(ValueError, match="data_file"):
+        load_fine_tuning_data(prompt_column="question")
+    with pytest.raises(ValueError, match="no data"):
+        load_fine_tuning_data()
+
+
 def test_reply_demonstrations_keep_every_reply_and_name_a_row_without_one(tmp_path):
     from helpers.data import DataError, reply_demonstrations
 
