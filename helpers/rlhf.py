@@ -106,27 +106,34 @@ def reward_scores(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 
 def judge_policy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                  tickets: Sequence[Mapping[str, Any]], reference: PreTrainedModel,
-                 baseline_replies: Sequence[str] | None = None, reward_model: Any = None,
+                 baseline: Mapping[str, Sequence[str]] | None = None, reward_model: Any = None,
                  triage_records: Sequence[Mapping[str, Any]] = (), greedy: bool = True,
-                 seed: int = 0) -> tuple[dict[str, float], list[str]]:
+                 seed: int = 0) -> tuple[dict[str, float], dict[str, list[str]]]:
     """How a policy replies to held-out tickets, measured the same way for every model notebooks 04 and
     05 compare: the rubric scores of its sampled replies (`rubric_score`, `rubric_<item>`), their KL to
-    `reference` and their `win_rate` against `baseline_replies` (None: this is the baseline, KL 0 and
-    win rate 0.5), the reward model's mean score (`reward`, with `reward_model`), the greedy reply's
-    rubric score (`rubric_score_greedy`, with `greedy`) and triage accuracy (`field_accuracy`,
-    `json_valid`, on `triage_records`). Returns the scores and the sampled replies."""
-    scores, replies = evaluate_replies(model, tokenizer, tickets, seed=seed, progress=False)
-    if baseline_replies is None:
+    `reference` and their `win_rate` against the `baseline`'s replies (the replies this function
+    returned for the baseline model; None: this is the baseline, KL 0 and win rate 0.5), the reward
+    model's mean score (`reward`, with `reward_model`), the greedy (deployed) replies' rubric score and
+    win rate (`rubric_score_greedy`, `win_rate_greedy`, with `greedy`) and triage accuracy
+    (`field_accuracy`, `json_valid`, on `triage_records`). Returns the scores and the replies,
+    `{"sampled": [...], "greedy": [...]}`."""
+    scores, sampled = evaluate_replies(model, tokenizer, tickets, seed=seed, progress=False)
+    replies = {"sampled": sampled}
+    if baseline is None:
         result = {**scores, "kl": 0.0, "win_rate": 0.5}
     else:
-        result = {**scores, "kl": kl_to_reference(model, reference, tokenizer, tickets, replies),
-                  "win_rate": win_rate(replies, baseline_replies, tickets)}
+        result = {**scores, "kl": kl_to_reference(model, reference, tokenizer, tickets, sampled),
+                  "win_rate": win_rate(sampled, baseline["sampled"], tickets)}
     if reward_model is not None:
-        rewards = reward_scores(reward_model, tokenizer, [reply_messages(t, r) for t, r in zip(tickets, replies)])
+        rewards = reward_scores(reward_model, tokenizer, [reply_messages(t, r) for t, r in zip(tickets, sampled)])
         result["reward"] = sum(rewards) / len(rewards)
     if greedy:
-        greedy_scores, _ = evaluate_replies(model, tokenizer, tickets, temperature=0, progress=False)
+        greedy_scores, replies["greedy"] = evaluate_replies(model, tokenizer, tickets, temperature=0, progress=False)
         result["rubric_score_greedy"] = greedy_scores["rubric_score"]
+        if baseline is None:
+            result["win_rate_greedy"] = 0.5
+        elif "greedy" in baseline:
+            result["win_rate_greedy"] = win_rate(replies["greedy"], baseline["greedy"], tickets)
     if triage_records:
         triage, _ = evaluate_triage(model, tokenizer, triage_records, progress=False)
         result.update(field_accuracy=triage["field_accuracy"], json_valid=triage["json_valid"])
@@ -250,13 +257,8 @@ class ReplyJudgeCallback(TrainerCallback):
                  reference: PreTrainedModel, every: int = 10, seed: int = 0) -> None:
         if every < 1:
             raise ValueError("every must be a positive number of steps")
-        self.tokenizer, self.tickets, self.reward_model, self.reference = (
-            tokenizer,
-            list(tickets),
-            reward_model,
-            reference,
-        )
-        self.every, self.seed = every, seed
+        self.tokenizer, self.tickets, self.reward_model = tokenizer, list(tickets), reward_model
+        self.reference, self.every, self.seed = reference, every, seed
         self.history: list[dict[str, float]] = []
 
     def judge(self, model: PreTrainedModel, step: int) -> dict[str, float]:

@@ -19,9 +19,9 @@ def test_every_variant_was_measured(metrics):
             assert key in metrics[name], f"{name} lacks {key}"
         assert 0 <= metrics[name]["rubric_score"] <= 1 and 0 <= metrics[name]["win_rate"] <= 1
     for name in ("sft", "grpo"):
-        for key in ("rubric_score_greedy", "field_accuracy", "json_valid"):
+        for key in ("rubric_score_greedy", "win_rate_greedy", "field_accuracy", "json_valid"):
             assert key in metrics[name], f"{name} lacks {key}"
-    assert metrics["sft"]["kl"] == 0 and metrics["sft"]["win_rate"] == 0.5  # against itself
+    assert metrics["sft"]["kl"] == 0 and metrics["sft"]["win_rate"] == metrics["sft"]["win_rate_greedy"] == 0.5
     assert metrics["grpo"]["train_seconds"] > 0 and metrics["grpo_no_kl"]["train_seconds"] > 0
 
 
@@ -49,13 +49,14 @@ def test_grpo_with_kl_penalty_optimises_the_reward_with_bounded_kl(metrics):
 
 
 def test_grpo_lifts_the_held_out_judge(metrics):
-    # Measured on a 2-core Xeon in three runs: greedy replies +0.11 to +0.19 (the course's target is +0.10; a
-    # greedy reply flips whole habits at once, so its gain jumps from run to run), sampled +0.05 to +0.09, win
-    # rate 0.60 to 0.68. The notebook's verdict reports the target itself.
+    # Measured on a 2-core Xeon in four runs: greedy replies +0.11 to +0.19 (the course's target is +0.10; a
+    # greedy reply flips whole habits at once, so its gain jumps from run to run), sampled +0.04 to +0.09; the
+    # greedy replies beat the SFT model's on 83% of the tickets (sampled: 58% to 68%). The notebook's verdict
+    # reports the target itself.
     sft, rl = metrics["sft"], metrics["grpo"]
     assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.08
     assert rl["rubric_score"] >= sft["rubric_score"] + 0.02  # the sampled replies too, less (sampling noise stays)
-    assert rl["win_rate"] >= 0.55
+    assert rl["win_rate_greedy"] >= 0.65
 
 
 def test_grpo_undoes_the_habits_the_demonstrations_taught(metrics):

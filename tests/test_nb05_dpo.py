@@ -23,7 +23,7 @@ def test_every_model_was_judged_the_same_way(results, metrics):
     in_full = MODELS if results["profile"] == "gpu" else ("sft", "rl", "dpo")  # greedy and triage too
     for name in MODELS:
         m = metrics[name]
-        extra = ("rubric_score_greedy", "json_valid", "field_accuracy") if name in in_full else ()
+        extra = ("rubric_score_greedy", "win_rate_greedy", "json_valid", "field_accuracy") if name in in_full else ()
         for key in ("rubric_score", "win_rate", "kl", *extra, *(f"rubric_{item}" for item in RUBRIC_ITEMS)):
             assert key in m, f"{name} lacks {key}"
             if key != "kl":
@@ -35,11 +35,13 @@ def test_every_model_was_judged_the_same_way(results, metrics):
 
 
 def test_dpo_raises_the_rubric_score_over_sft(metrics):
-    # Measured on a 2-core Xeon: greedy replies 0.742 -> 0.913, sampled 0.704 -> 0.781, win rate 0.67.
+    # Measured on a 2-core Xeon: greedy replies 0.751 -> 0.950, sampled 0.709 -> 0.774; the greedy replies
+    # beat the SFT model's on 92% of the tickets, the sampled ones on 65%.
     sft, dpo = metrics["sft"], metrics["dpo"]
     assert dpo["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.10  # the course's target
     assert dpo["rubric_score"] >= sft["rubric_score"] + 0.03
-    assert dpo["win_rate"] >= 0.56  # the course's 0.60, less the noise of 100 prompts; the verdict checks 0.60
+    assert dpo["win_rate_greedy"] >= 0.60  # the course's target, on the deployed replies
+    assert dpo["win_rate"] >= 0.55  # the sampled replies win too, by less
 
 
 def test_dpo_undoes_the_habits_the_demonstrations_taught(metrics):
@@ -52,7 +54,7 @@ def test_the_target_is_reported_as_measured(results, metrics):
     targets = results["details"]["targets"]
     gain = metrics["dpo"]["rubric_score_greedy"] - metrics["sft"]["rubric_score_greedy"]
     assert targets["rubric_gain_over_sft"] == pytest.approx(gain)
-    assert targets["reached"] == (gain >= 0.10 and metrics["dpo"]["win_rate"] >= 0.60
+    assert targets["reached"] == (gain >= 0.10 and metrics["dpo"]["win_rate_greedy"] >= 0.60
                                   and targets["triage_retained"] >= 0.95)
 
 

@@ -184,12 +184,15 @@ def test_a_short_grpo_run_logs_rewards_and_kl_and_the_judge_measures(model_dir, 
 def test_judge_policy_measures_every_model_the_same_way(model_dir, tokenizer):
     policy = AutoModelForCausalLM.from_pretrained(model_dir)
     tickets = [TICKET, OTHER]
-    baseline, replies = judge_policy(policy, tokenizer, tickets, reference=policy, greedy=False)
-    assert baseline["kl"] == 0.0 and baseline["win_rate"] == 0.5 and len(replies) == 2
+    baseline, replies = judge_policy(policy, tokenizer, tickets, reference=policy)
+    assert baseline["kl"] == 0.0 and baseline["win_rate"] == baseline["win_rate_greedy"] == 0.5
+    assert [len(replies[kind]) for kind in ("sampled", "greedy")] == [2, 2]
     assert 0 <= baseline["rubric_score"] <= 1 and "reward" not in baseline and "field_accuracy" not in baseline
     reward_model = load_reward_model(model_dir, tokenizer)
     triage = [{**TICKET, "urgency": "high", "sentiment": "negative"}]
     result, again = judge_policy(policy, tokenizer, tickets, policy, replies, reward_model, triage_records=triage)
-    assert again == replies  # seeded sampling: the same replies for the same model
-    assert result["win_rate"] == 0.5 and abs(result["kl"]) < 1e-6  # the same model against itself
+    assert again == replies  # seeded sampling and greedy decoding: the same replies for the same model
+    assert result["win_rate"] == result["win_rate_greedy"] == 0.5 and abs(result["kl"]) < 1e-6  # against itself
     assert {"reward", "rubric_score_greedy", "field_accuracy", "json_valid"} <= set(result)
+    sampled_only, _ = judge_policy(policy, tokenizer, tickets, policy, {"sampled": replies["sampled"]})
+    assert "win_rate_greedy" not in sampled_only  # no greedy replies of the baseline to compare with
