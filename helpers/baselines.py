@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TYPE_CHECKING
 
-from helpers.evaluation import REPLY_MAX_TOKENS, TRIAGE_MAX_TOKENS, chat_generate
+from helpers.evaluation import REPLY_MAX_TOKENS, TRIAGE_MAX_TOKENS
+from helpers.generation import chat_generate
 from helpers.tasks import LABEL_VALUES, REPLY_SYSTEM, TRIAGE_FIELDS, TRIAGE_SYSTEM, reply_prompt, triage_target
 
 if TYPE_CHECKING:

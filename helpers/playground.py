@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.evaluation import chat_generate
+from helpers.generation import chat_generate
 from helpers.tasks import triage_messages
 
 EXAMPLE_TICKET = "Hi, my blender from order LL-123456 arrived cracked. I need a new one asap!"

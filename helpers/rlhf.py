@@ -20,8 +20,9 @@ import torch
 from transformers import AutoModelForSequenceClassification, TrainerCallback
 from trl import GRPOConfig, RewardConfig
 
-from helpers.evaluation import evaluate_replies, evaluate_triage, kl_to_reference, padding_side, win_rate
-from helpers.harness import bootstrap_ci
+from helpers.evaluation import evaluate_replies, evaluate_triage, kl_to_reference, win_rate
+from helpers.generation import padding_side
+from helpers.intervals import bootstrap_ci
 from helpers.rubric import reply_example_scores, score_reply
 from helpers.tasks import reply_messages
 from helpers.training import trainer_defaults

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from helpers.evaluation import generate, heldout_perplexity, ngram_perplexities, probe_accuracy
+from helpers.evaluation import heldout_perplexity, ngram_perplexities, probe_accuracy
+from helpers.generation import generate
 from helpers.modeling import build_model, count_parameters, load_model_and_tokenizer, save_model, tiny_llama_config
 from helpers.pretraining import pack_documents, split_documents
 import helpers.runtime as runtime

@@ -10,11 +10,11 @@ import pytest
 from helpers.baselines import (BM25Retriever, bm25_tokens, few_shot_messages, fit_shots, pick_shots,
                                retrieval_replies, retrieval_triage)
 from helpers.evaluation import reply_scores
-from helpers.harness import (NO_ANSWER, OTHER_LABEL, answer_nll, bootstrap_ci, confusion_matrix, evaluate_on_file,
-                             failure_shares, judge_agreement, judge_pairs, load_for_evaluation, load_kit_metric,
-                             paired_difference_ci, parse_verdict, ppl_statistic, predicted_labels,
-                             ticket_references, triage_metric_suite, triage_references, verdict_probabilities,
-                             with_intervals, worst_examples)
+from helpers.harness import (NO_ANSWER, OTHER_LABEL, answer_nll, confusion_matrix, evaluate_on_file,
+                             failure_shares, load_for_evaluation, load_kit_metric, predicted_labels,
+                             ticket_references, triage_metric_suite, triage_references, worst_examples)
+from helpers.intervals import bootstrap_ci, paired_difference_ci, ppl_statistic, with_intervals
+from helpers.judges import judge_agreement, judge_pairs, parse_verdict, verdict_probabilities
 from helpers.metric_modules import metric_path
 from helpers.metrics import score_triage, triage_example_scores
 from helpers.rubric import reply_example_scores, rubric_verdict
@@ -216,7 +216,7 @@ def model(tokenizer):
 
 def test_model_judge_gives_probabilities_and_cancels_position(model, tokenizer):
     tickets, first, second = [KETTLE, LAMP], [GOOD_REPLY, "Hi Tom, sorry."], [BAD_REPLY, "No."]
-    from helpers.harness import judge_messages
+    from helpers.judges import judge_messages
 
     p = verdict_probabilities(model, tokenizer, [judge_messages(t, a, b) for t, a, b in zip(tickets, first, second)])
     assert p.shape == (2,) and ((0 < p) & (p < 1)).all()

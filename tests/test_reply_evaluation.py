@@ -6,7 +6,8 @@ import json
 import pytest
 
 from helpers.data import DataError, load_preference_pairs, preference_dataset
-from helpers.evaluation import chat_generate, evaluate_replies, kl_to_reference, reply_scores, win_rate
+from helpers.evaluation import evaluate_replies, kl_to_reference, reply_scores, win_rate
+from helpers.generation import chat_generate
 from helpers.modeling import build_model
 from helpers.rubric import RUBRIC_ITEMS
 from helpers.tasks import reply_messages
