@@ -168,14 +168,8 @@ def evaluate_task(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     Answers get room for the longest reference plus a quarter."""
     references = [conversation[-1]["content"] for conversation in conversations]
     longest = max(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in references)
-    outputs = chat_generate(
-        model,
-        tokenizer,
-        [list(c[:-1]) for c in conversations],
-        max_new_tokens=longest * 5 // 4 + 4,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    outputs = chat_generate(model, tokenizer, [list(c[:-1]) for c in conversations],
+                            max_new_tokens=longest * 5 // 4 + 4, batch_size=batch_size, progress=progress)
     return score_task(outputs, references, scoring), outputs
 
 

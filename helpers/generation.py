@@ -73,11 +73,9 @@ def _decoding(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_ne
     """The same decoding for every model compared: the model's own stop tokens, and none of its own
     sampling settings (a Hub model ships a temperature, top-p and a repetition penalty)."""
     own = model.generation_config
-    sampling = (
-        dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
-        if temperature > 0
-        else dict(do_sample=False)
-    )
+    sampling = dict(do_sample=False)
+    if temperature > 0:
+        sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
     return GenerationConfig(max_new_tokens=max_new_tokens, eos_token_id=own.eos_token_id, bos_token_id=own.bos_token_id,
                             pad_token_id=tokenizer.pad_token_id, **sampling)
 

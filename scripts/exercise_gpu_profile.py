@@ -31,33 +31,16 @@ from peft import PeftModel  # noqa: E402
 from transformers import AutoModelForCausalLM, PrinterCallback  # noqa: E402
 from trl import DPOTrainer, GRPOTrainer, KTOTrainer, RewardTrainer  # noqa: E402
 
-from helpers.data import (
-    load_preference_pairs,
-    load_records,
-    load_splits,
-    preference_dataset,
-    reply_demonstrations,
-    triage_conversations,
-)  # noqa: E402,E501
+from helpers.data import (load_preference_pairs, load_records, load_splits, preference_dataset,  # noqa: E402
+                          reply_demonstrations, triage_conversations)
 from helpers.evaluation import answer_loss, evaluate_replies, evaluate_triage  # noqa: E402
-from helpers.forgetting import (
-    chat_rows,
-    general_capability,
-    load_documents,
-    load_probes,
-    replay_dataset,
-    text_rows,
-)  # noqa: E402
+from helpers.forgetting import (chat_rows, general_capability, load_documents, load_probes,  # noqa: E402
+                                replay_dataset, text_rows)
 from helpers.modeling import load_model_and_tokenizer, save_model  # noqa: E402
 from helpers.notebooks import ensure_processed_data  # noqa: E402
 from helpers.offline_models import build_stand_in  # noqa: E402
-from helpers.peft_methods import (
-    ia3_config,
-    lora_config,
-    merged_matches_adapter,
-    prefix_tuning_config,
-    prompt_tuning_config,
-)  # noqa: E402,E501
+from helpers.peft_methods import (ia3_config, lora_config, merged_matches_adapter,  # noqa: E402
+                                  prefix_tuning_config, prompt_tuning_config)
 from helpers.preference import dpo_config, kto_config, unpaired_dataset  # noqa: E402
 from helpers.rlhf import grpo_config, grpo_dataset, load_reward_model, reward_config, rubric_reward  # noqa: E402
 from helpers.runtime import REPO_ROOT, PeakMemory, runs_dir  # noqa: E402
