@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+
 def ppl_statistic(rows: np.ndarray) -> float:
     """Perplexity per answer token of (nll, tokens) rows: exp(total nll / total tokens)."""
     return math.exp(rows[:, 0].sum() / rows[:, 1].sum())

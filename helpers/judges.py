@@ -35,8 +35,6 @@ def judge_messages(ticket: Mapping[str, Any], reply_a: str, reply_b: str) -> lis
 
 
 _NAMED = re.compile(r"(?i:reply|answer|option|verdict|choice)\s*(?:is)?\s*[:\-]?\s*[(*\[]*([AB])(?![A-Za-z])")
-
-
 _LEADING = re.compile(r"^[\s(*\[]*([AB])(?:[\s)*\].,:;!]*$|[)*\].,:;!\n])")
 
 

@@ -149,39 +149,21 @@ def _story(world: World, rng: random.Random) -> str:
     first = person.split()[0]
     country = home["country"]
     nation = world.countries[country]
-    return " ".join(
-        [
-            f"{person} was a {p['job']} who lived in {p['city']}, a city in {country}.",
-            rng.choice(
-                [
-                    f"The capital of {country} is {nation['capital']}, and its people speak {nation['language']}.",
+    return " ".join([
+        f"{person} was a {p['job']} who lived in {p['city']}, a city in {country}.",
+        rng.choice([f"The capital of {country} is {nation['capital']}, and its people speak {nation['language']}.",
                     f"In {country} people speak {nation['language']}; "
                     f"the national animal of {country} is the {nation['animal']}.",
-                    f"{p['city']} stands on the river {home['river']}.",
-                ]
-            ),
-            rng.choice(
-                [
-                    f"One morning {first} took the {p['pet']} and set out for {dest_name}.",
+                    f"{p['city']} stands on the river {home['river']}."]),
+        rng.choice([f"One morning {first} took the {p['pet']} and set out for {dest_name}.",
                     f"In the spring {first} travelled to {dest_name} with a {p['pet']}.",
-                    f"{first} and the {p['pet']} went by boat to {dest_name}.",
-                ]
-            ),
-            rng.choice(
-                [
-                    f"{dest_name} lies on the river {dest['river']} and is famous for its {dest['goods']}.",
-                    f"In {dest_name}, on the {dest['river']}, everyone sells {dest['goods']}.",
-                ]
-            ),
-            rng.choice(
-                [
-                    f"{first} bought {dest['goods']} and came home happy.",
+                    f"{first} and the {p['pet']} went by boat to {dest_name}."]),
+        rng.choice([f"{dest_name} lies on the river {dest['river']} and is famous for its {dest['goods']}.",
+                    f"In {dest_name}, on the {dest['river']}, everyone sells {dest['goods']}."]),
+        rng.choice([f"{first} bought {dest['goods']} and came home happy.",
                     f"{first} met a friend there and stayed for {rng.choice(NUMBER_WORDS[2:])} days.",
-                    f"The journey was long, but {first} liked the {dest['goods']}.",
-                ]
-            ),
-        ]
-    )
+                    f"The journey was long, but {first} liked the {dest['goods']}."]),
+    ])
 
 
 LETTER_OPENINGS = ("Dear {shop},", "Hello {shop} team,", "Hi there,", "Good morning,", "To the market of {city},")

@@ -215,16 +215,10 @@ def test_counting_long_texts_does_not_warn(tokenizer, capsys):
 def test_test_leaks_are_dropped():
     test = [ticket(900, "my blender makes a grinding noise when I start it on the highest speed setting"),
             ticket(901, "the courier left my backpack at the wrong address and nobody will tell me where it is")]
-    rows, report = clean(
-        [
-            ticket(1, "My blender makes a grinding noise when I start it on the highest speed setting."),
-            ticket(
-                2, "the courier left my backpack at the wrong address and nobody will tell me where it is now"
-            ),
-            ticket(3, "the blender is fine but the lid does not fit"),
-        ],
-        test,
-    )
+    rows, report = clean([ticket(1, "My blender makes a grinding noise when I start it on the highest speed setting."),
+                          ticket(2, "the courier left my backpack at the wrong address and nobody will tell me "
+                                    "where it is now"),
+                          ticket(3, "the blender is fine but the lid does not fit")], test)
     assert [r["ticket_id"] for r in rows] == ["T003"]
     only(report.dropped, test_leak=2)
     assert report.dropped_ids["test_leak"] == ["T001", "T002"]

@@ -47,9 +47,8 @@ def test_assistant_mask_covers_exactly_the_answer_and_its_end_of_turn(tokenizer)
     masked = [i for i, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
     assert tokenizer.decode(masked) == messages[-1]["content"] + END_OF_TURN
     prompt = tokenizer.apply_chat_template(messages[:2], tokenize=False, add_generation_prompt=True)
-    assert prompt.endswith("<|assistant|>\n") and tokenizer.apply_chat_template(
-        messages, tokenize=False
-    ).startswith(prompt)
+    assert prompt.endswith("<|assistant|>\n")
+    assert tokenizer.apply_chat_template(messages, tokenize=False).startswith(prompt)
 
 
 def test_model_config_and_parameter_count(tokenizer, model):

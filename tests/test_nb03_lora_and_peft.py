@@ -61,15 +61,8 @@ def test_the_field_where_lora_trails_is_named(results, metrics):
 
 def test_trainable_shares_are_ordered(metrics):
     share = {name: m["trainable_fraction"] for name, m in metrics.items() if "trainable_fraction" in m}
-    assert (
-        0
-        < share["prompt_tuning"]
-        < share["ia3"]
-        < share["lora_attention"]
-        < share["lora_r8"]
-        < share["lora_r32"]
-        < 1
-    )
+    assert (0 < share["prompt_tuning"] < share["ia3"] < share["lora_attention"] < share["lora_r8"]
+            < share["lora_r32"] < 1)
     assert share["lora_attention"] < share["lora_r8"] < share["dora"]
     assert metrics["lora_r32"]["trainable_params"] == 4 * metrics["lora_r8"]["trainable_params"]  # linear in the rank
 
