@@ -48,15 +48,19 @@ def test_lora_gets_most_of_full_fine_tuning_with_few_weights(metrics):
         assert metrics[name]["field_accuracy"] >= 0.75 * metrics["full"]["field_accuracy"], name
 
 
-def test_the_field_where_lora_trails_is_named(results, metrics):
+def test_the_field_where_lora_trails_is_named_and_explained(results, metrics):
     fields = [f"{field}_accuracy" for field in TRIAGE_FIELDS]
-    for name in ("full", "lora_r8", "dora"):
+    for name in ("full", "full_frozen_embeddings", "lora_r8", "lora_r32", "dora"):
         assert set(fields) <= set(metrics[name]), name
     gap = results["details"]["lora_largest_gap"]
-    assert gap["full"] == metrics["full"][f"{gap['field']}_accuracy"]
-    assert gap["lora_r8"] == metrics["lora_r8"][f"{gap['field']}_accuracy"]
-    # measured on 200 tickets: product, 78% with full fine-tuning against 32% with LoRA
+    for name in ("full", "full_frozen_embeddings", "lora_r8", "lora_r32"):
+        assert gap[name] == metrics[name][f"{gap['field']}_accuracy"], name
+    # measured on 200 tickets: product, 78% with full fine-tuning, 74% with its embeddings frozen, 32% with
+    # LoRA at rank 8 and 34% at rank 32: the free update of the linear layers, not the embeddings, is the edge
     assert gap["full"] > gap["lora_r8"] + 0.1
+    assert gap["full_frozen_embeddings"] > gap["lora_r8"] + 0.2
+    assert gap["cause"] == "low-rank update"
+    assert 0.7 < metrics["full_frozen_embeddings"]["trainable_fraction"] < 0.9  # the embeddings are 22%
 
 
 def test_trainable_shares_are_ordered(metrics):
