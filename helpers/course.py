@@ -31,8 +31,8 @@ from helpers.runtime import REPO_ROOT, runs_dir
 PLAN: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("01_data_preparation", "02_supervised_fine_tuning"),),
     (
-        ("04_rlhf", "07_forgetting", "00_foundation_model"),
-        ("03_lora_and_peft", "05_dpo", "06_evaluation", "08_scale_and_ship"),
+        ("04_rlhf", "07_forgetting", "00_foundation_model", "08_scale_and_ship"),
+        ("03_lora_and_peft", "05_dpo", "06_evaluation"),
     ),
 )
 
