@@ -45,9 +45,11 @@ def test_dpo_raises_the_rubric_score_over_sft(metrics):
 
 
 def test_dpo_undoes_the_habits_the_demonstrations_taught(metrics):
-    sft, dpo = metrics["sft"], metrics["dpo"]  # measured: order id 0.13 -> 0.35, acknowledgement 0.29 -> 0.60
-    assert dpo["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.15
-    assert dpo["rubric_acknowledges_problem"] >= sft["rubric_acknowledges_problem"] + 0.1
+    # Measured on sampled replies, on a 2-core Xeon and on a 2-core EPYC: order id 0.13 -> 0.35 and 0.20 -> 0.34
+    # (71 tickets have one: a ticket is 0.014), acknowledgement 0.29 -> 0.60 and 0.31 -> 0.61.
+    sft, dpo = metrics["sft"], metrics["dpo"]
+    assert dpo["rubric_cites_order_id"] >= sft["rubric_cites_order_id"] + 0.07
+    assert dpo["rubric_acknowledges_problem"] >= sft["rubric_acknowledges_problem"] + 0.15
 
 
 def test_the_target_is_reported_as_measured(results, metrics):
