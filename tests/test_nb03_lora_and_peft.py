@@ -55,11 +55,13 @@ def test_the_field_where_lora_trails_is_named_and_explained(results, metrics):
     gap = results["details"]["lora_largest_gap"]
     for name in ("full", "full_frozen_embeddings", "lora_r8", "lora_r32"):
         assert gap[name] == metrics[name][f"{gap['field']}_accuracy"], name
-    # measured on 200 tickets: product, 78% with full fine-tuning, 74% with its embeddings frozen, 32% with
-    # LoRA at rank 8 and 34% at rank 32: the free update of the linear layers, not the embeddings, is the edge
+    # measured on 60 tickets: product, 73% with full fine-tuning, 83% with its embeddings frozen, 23% with
+    # LoRA at rank 8 and 20% at rank 32: the free update of the linear layers, not the embeddings, is the edge
     assert gap["full"] > gap["lora_r8"] + 0.1
     assert gap["full_frozen_embeddings"] > gap["lora_r8"] + 0.2
+    assert gap["lora_r32"] < gap["full_frozen_embeddings"] - 0.2  # a higher rank alone does not close it
     assert gap["cause"] == "low-rank update"
+    assert metrics["lora_r8"]["order_id_accuracy"] >= 0.9  # what LoRA does learn: copying (measured 1.0)
     assert 0.7 < metrics["full_frozen_embeddings"]["trainable_fraction"] < 0.9  # the embeddings are 22%
 
 
