@@ -172,13 +172,14 @@ def alignment_paths(ex: Exercise, tokenizer, sft_dir: Path) -> None:
     ex.path("reward_model", reward)
 
     def grpo() -> dict:
-        config = grpo_config(ex.out_dir / "grpo", beta=0.05, learning_rate=1e-6, max_steps=ex.steps, prompts_per_step=2,
+        config = grpo_config(ex.out_dir / "grpo", beta=0.05, learning_rate=3e-5, max_steps=ex.steps, prompts_per_step=2,
                              num_generations=4, max_completion_length=48, **ex.flags)
         trainer = GRPOTrainer(model=ex.model(sft_dir), reward_funcs=rubric_reward, args=config,
-                              train_dataset=grpo_dataset(ex.reply_tickets), processing_class=tokenizer)
+                              train_dataset=grpo_dataset(ex.reply_tickets), processing_class=tokenizer,
+                              peft_config=lora_config(16))  # as notebook 04's policy
         trainer.remove_callback(PrinterCallback)
         trainer.train()
-        saved = save_model(trainer.model, tokenizer, ex.out_dir / "grpo_model")
+        saved = save_model(trainer.model.merge_and_unload(), tokenizer, ex.out_dir / "grpo_model")
         scores, _ = evaluate_replies(
             ex.model(saved).to(trainer.model.device), tokenizer, ex.reply_tickets, progress=False
         )

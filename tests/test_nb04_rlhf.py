@@ -43,26 +43,27 @@ def test_reward_model_reaches_the_target_accuracy(metrics):
 
 def test_grpo_with_kl_penalty_optimises_the_reward_with_bounded_kl(metrics):
     sft, rl, hack = metrics["sft"], metrics["grpo"], metrics["grpo_no_kl"]
-    assert rl["reward"] > sft["reward"] + 0.5  # it optimised the reward model's score (measured +3.2)
-    assert 0 < rl["kl"] < 10  # nats per reply: the penalty kept it near the SFT model (measured 3.6-4.8)
+    assert rl["reward"] > sft["reward"] + 0.5  # it optimised the reward model's score (measured +3.8 and +4.3)
+    assert 0 < rl["kl"] < 10  # nats per reply: the penalty kept it near the SFT model (measured 3.8 and 5.3)
     assert rl["rubric_score"] > hack["rubric_score"] + 0.05
 
 
 def test_grpo_lifts_the_held_out_judge(metrics):
-    # Measured on a 2-core Xeon in four runs: greedy replies +0.11 to +0.19 (the course's target is +0.10; a
-    # greedy reply flips whole habits at once, so its gain jumps from run to run), sampled +0.04 to +0.09; the
-    # greedy replies beat the SFT model's on 83% of the tickets (sampled: 58% to 68%). The notebook's verdict
-    # reports the target itself.
+    # Measured on a 2-core EPYC with the LoRA policy, seeds 0 and 1: greedy replies +0.21 and +0.17 (the
+    # course's target is +0.10; a greedy reply flips whole habits at once, so its gain jumps from run to run),
+    # sampled +0.05 and +0.05; the greedy replies beat the SFT model's on 91% and 90% of the tickets (sampled:
+    # 60%). The notebook's verdict reports the target itself.
     sft, rl = metrics["sft"], metrics["grpo"]
-    assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.08
+    assert rl["rubric_score_greedy"] >= sft["rubric_score_greedy"] + 0.10
     assert rl["rubric_score"] >= sft["rubric_score"] + 0.02  # the sampled replies too, less (sampling noise stays)
     assert rl["win_rate_greedy"] >= 0.6
 
 
 def test_grpo_undoes_the_habits_the_demonstrations_taught(metrics):
     # The SFT model copied the desk's habits; the reward model ranks the pairs that break them right, and GRPO
-    # follows it. Measured on sampled replies, on a 2-core Xeon in two runs and a 2-core EPYC in one: order id
-    # +0.25, +0.28 and +0.17; acknowledgement +0.15, +0.21 and +0.04 (one ticket in a hundred is 0.01, and
+    # follows it. Measured on sampled replies with the LoRA policy on a 2-core EPYC: order id +0.23,
+    # acknowledgement +0.07; with every weight trained, on a 2-core Xeon in two runs and the EPYC in one: order
+    # id +0.25, +0.28 and +0.17, acknowledgement +0.15, +0.21 and +0.04 (one ticket in a hundred is 0.01, and
     # sampling noise on a hundred tickets is about 0.07): the order id moves in every run, the two together
     # by at least 0.2.
     sft, rl = metrics["sft"], metrics["grpo"]
@@ -88,7 +89,15 @@ def test_triage_is_kept(metrics):
 
 
 def test_triage_is_retained_within_the_target(metrics):
+    # The policy trains a LoRA adapter: on a 2-core EPYC it kept 100% of the SFT model's triage field accuracy
+    # (seeds 0 and 1). Trained on every weight, the same run kept 95.8% and 97.8%, the drift landing on
+    # sentiment, the field the SFT model reads least surely.
     assert metrics["grpo"]["field_accuracy"] >= 0.95 * metrics["sft"]["field_accuracy"]
+
+
+def test_the_policy_trains_an_adapter_and_the_hacking_run_every_weight(metrics):
+    assert 0.01 < metrics["grpo"]["trainable_fraction"] < 0.1  # LoRA r16 on every linear layer: 7% here
+    assert metrics["grpo_no_kl"]["trainable_fraction"] == 1.0
 
 
 def test_without_the_penalty_the_policy_drifts_and_the_judge_disagrees(metrics):
@@ -104,6 +113,7 @@ def test_checkpoints_are_saved_where_later_notebooks_look(results):
         folder = checkpoint_dir(name)
         assert (folder / "config.json").exists() and (folder / "model.safetensors").exists(), folder
         assert (folder / "tokenizer.json").exists() or (folder / "tokenizer_config.json").exists()
+    assert not (checkpoint_dir("rl") / "adapter_config.json").exists()  # the adapter merged: a plain model
 
 
 def test_every_training_run_lands_in_the_tracker(tracked):
